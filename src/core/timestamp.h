@@ -1,0 +1,30 @@
+// Timestamp: packet time in nanoseconds since the Unix epoch. All of Trawl's
+// clocks are packet time; the wall clock is never used for records.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace trawl::core {
+
+struct Timestamp {
+  int64_t ns = 0;
+
+  static constexpr Timestamp from_sec_nsec(int64_t sec, int64_t nsec) { return {sec * 1000000000 + nsec}; }
+  static constexpr Timestamp from_seconds(double s) { return {static_cast<int64_t>(s * 1e9)}; }
+  constexpr double seconds() const { return static_cast<double>(ns) / 1e9; }
+  constexpr int64_t sec() const { return ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000); }
+
+  friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
+  friend constexpr Timestamp operator+(Timestamp a, int64_t d) { return {a.ns + d}; }
+  friend constexpr int64_t operator-(Timestamp a, Timestamp b) { return a.ns - b.ns; }
+};
+
+constexpr int64_t kNsPerSec = 1000000000;
+
+// "1320279566.452687": seconds with exactly six decimals, as Zeek's JSON logs.
+std::string format_epoch_micros(Timestamp t);
+// Duration in seconds with six decimals.
+std::string format_duration_micros(int64_t ns);
+
+}  // namespace trawl::core
