@@ -66,3 +66,41 @@ std::string IpAddress::to_string() const {
 }
 
 }  // namespace trawl::core
+
+namespace trawl::core {
+
+std::optional<IpNetwork> IpNetwork::parse(std::string_view text) {
+  size_t slash = text.find('/');
+  auto addr = IpAddress::parse(text.substr(0, slash));
+  if (!addr) return std::nullopt;
+  unsigned max = addr->is_v4() ? 32 : 128;
+  unsigned prefix = max;
+  if (slash != std::string_view::npos) {
+    std::string_view p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3) return std::nullopt;
+    prefix = 0;
+    for (char c : p) {
+      if (c < '0' || c > '9') return std::nullopt;
+      prefix = prefix * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (prefix > max) return std::nullopt;
+  }
+  return IpNetwork{*addr, static_cast<uint8_t>(prefix)};
+}
+
+bool IpNetwork::contains(const IpAddress& a) const {
+  if (a.is_v4() != base.is_v4()) return false;
+  unsigned bits = prefix + (base.is_v4() ? 96u : 0u);
+  const auto& x = a.bytes();
+  const auto& y = base.bytes();
+  unsigned full = bits / 8;
+  for (unsigned i = 0; i < full; ++i) {
+    if (x[i] != y[i]) return false;
+  }
+  unsigned rest = bits % 8;
+  if (rest == 0) return true;
+  auto mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (x[full] & mask) == (y[full] & mask);
+}
+
+}  // namespace trawl::core

@@ -41,3 +41,16 @@ class IpAddress {
 };
 
 }  // namespace trawl::core
+
+namespace trawl::core {
+
+// An address prefix such as 10.0.0.0/8 or 2001:db8::/32.
+struct IpNetwork {
+  IpAddress base;
+  uint8_t prefix = 0;  // in bits of the address family (0-32 or 0-128)
+
+  static std::optional<IpNetwork> parse(std::string_view text);
+  bool contains(const IpAddress& a) const;
+};
+
+}  // namespace trawl::core

@@ -1,0 +1,47 @@
+// Command line: subcommand dispatch and the options they share.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "app/engine.h"
+#include "core/ip_address.h"
+
+namespace trawl::app {
+
+enum class Format : uint8_t { kTable, kTsv, kCsv, kJson };
+
+struct Args {
+  std::string command;
+  std::vector<std::string> inputs;
+  std::string out_dir;          // -o
+  std::string write_path;       // -w (filter)
+  std::string bpf;              // -f (filter)
+  std::string host;             // --host (filter)
+  std::string uid;              // --uid (filter)
+  std::optional<Format> format; // --json / --csv / --tsv
+  unsigned top = 10;            // --top
+  bool quiet = false;           // -q: no summary
+  std::vector<core::IpNetwork> home_net;
+  EngineOptions engine;
+};
+
+// Parses argv; on error prints one line to stderr and returns nullopt.
+std::optional<Args> parse_args(int argc, char** argv, int& exit_code);
+int run_cli(int argc, char** argv);
+
+// Subcommands; each returns the process exit status.
+int cmd_analyze(const Args& args);
+int cmd_flows(const Args& args);
+int cmd_talkers(const Args& args);
+int cmd_hosts(const Args& args);
+int cmd_filter(const Args& args);
+
+// Prints input errors (one line each) and returns the exit status for a run.
+int report_input_errors(const RunStats& stats);
+
+constexpr const char* kVersion = "0.1.0";
+
+}  // namespace trawl::app

@@ -1,0 +1,155 @@
+// trawl analyze: records to a case folder plus a terminal summary.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "app/aggregates.h"
+#include "app/cli.h"
+#include "app/stats_json.h"
+#include "output/file_sink.h"
+#include "output/records.h"
+
+namespace trawl::app {
+
+namespace {
+
+std::string utc_time(core::Timestamp t) {
+  std::time_t s = static_cast<std::time_t>(t.sec());
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
+
+void print_summary(const Args& args, const RunStats& st, const Talkers& talkers, const Services& services,
+                   uint64_t arp_lines, const std::map<uint8_t, uint64_t>& by_proto) {
+  std::printf("trawl analyze: %zu input%s, %llu packets, %s", st.inputs.size(), st.inputs.size() == 1 ? "" : "s",
+              static_cast<unsigned long long>(st.packets), human_bytes(st.wire_bytes).c_str());
+  if (st.packets > 0) {
+    std::printf(", %s to %s UTC", utc_time(st.first_ts).c_str(), utc_time(st.last_ts).c_str());
+  }
+  std::printf("\n  read in %.2f s (%.2f M packets/s)\n", st.wall_seconds,
+              st.wall_seconds > 0 ? static_cast<double>(st.packets) / st.wall_seconds / 1e6 : 0.0);
+  std::printf("connections: %llu", static_cast<unsigned long long>(st.connections));
+  const char* sep = " (";
+  for (const auto& [proto, n] : by_proto) {
+    std::printf("%s%s %llu", sep, flow::proto_name(proto), static_cast<unsigned long long>(n));
+    sep = ", ";
+  }
+  std::printf("%s; ARP messages: %llu\n", st.connections ? ")" : "", static_cast<unsigned long long>(arp_lines));
+  auto tt = talkers.top(std::min<unsigned>(args.top, 10));
+  if (!tt.empty()) {
+    std::printf("top talkers (IP bytes, both directions):\n");
+    for (const auto& t : tt) {
+      std::printf("  %-39s <-> %-39s %10s %8llu pkts %6llu conns\n", t.a.to_string().c_str(),
+                  t.b.to_string().c_str(), human_bytes(t.bytes()).c_str(),
+                  static_cast<unsigned long long>(t.packets), static_cast<unsigned long long>(t.connections));
+    }
+  }
+  auto ss = services.top(std::min<unsigned>(args.top, 10));
+  if (!ss.empty()) {
+    std::printf("top services (by connections):\n");
+    for (const auto& s : ss) {
+      std::printf("  %-20s %8llu conns %10s\n", s.name.c_str(), static_cast<unsigned long long>(s.connections),
+                  human_bytes(s.bytes).c_str());
+    }
+  }
+  auto anomalies = st.anomalies.by_name();
+  if (anomalies.empty()) {
+    std::printf("anomalies: none\n");
+  } else {
+    std::printf("anomalies (odd or damaged input, counted and skipped or worked around):\n");
+    for (const auto& [name, n] : anomalies) {
+      std::printf("  %-40s %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+    }
+  }
+  if (st.malformed_packets || st.other_packets) {
+    std::printf("packets not analysed: %llu malformed, %llu neither IP nor ARP\n",
+                static_cast<unsigned long long>(st.malformed_packets),
+                static_cast<unsigned long long>(st.other_packets));
+  }
+  if (st.evicted_flows) {
+    std::printf("connections ended early because --max-flows was reached: %llu\n",
+                static_cast<unsigned long long>(st.evicted_flows));
+  }
+  std::printf("records in %s: conn.jsonl, arp.jsonl, stats.json\n", args.out_dir.c_str());
+}
+
+}  // namespace
+
+int cmd_analyze(const Args& in) {
+  Args args = in;
+  if (args.out_dir.empty()) args.out_dir = "trawl-out";
+  std::error_code ec;
+  std::filesystem::create_directories(args.out_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "trawl analyze: cannot create case folder %s: %s\n", args.out_dir.c_str(),
+                 ec.message().c_str());
+    return 2;
+  }
+  output::FileSink conn_file, arp_file;
+  for (auto* f : {&conn_file, &arp_file}) {
+    const char* name = f == &conn_file ? "conn.jsonl" : "arp.jsonl";
+    if (!f->open((std::filesystem::path(args.out_dir) / name).string())) {
+      std::fprintf(stderr, "trawl analyze: %s\n", f->error().c_str());
+      return 2;
+    }
+  }
+
+  std::string conn_buf, arp_buf;
+  Talkers talkers;
+  Services services;
+  std::map<uint8_t, uint64_t> by_proto;
+  uint64_t arp_lines = 0;
+
+  Engine engine(args.engine);
+  engine.on_conn = [&](const flow::ConnRecord& r) {
+    output::append_conn_json(r, conn_buf);
+    conn_file.write_buffered(conn_buf);
+    talkers.add(r);
+    services.add(r);
+    ++by_proto[r.proto];
+  };
+  engine.on_packet = [&](const decode::DecodedPacket& p) {
+    if (p.l3 != decode::L3::kArp) return;
+    output::ArpRecord a;
+    a.ts = p.ts;
+    a.op = p.arp.op;
+    a.src_mac = p.src_mac;
+    a.sender_mac = p.arp.sender_mac;
+    a.sender_ip = p.arp.sender_ip;
+    a.target_mac = p.arp.target_mac;
+    a.target_ip = p.arp.target_ip;
+    a.has_vlan = p.vlan_count > 0;
+    a.vlan = p.vlan[0];
+    output::append_arp_json(a, arp_buf);
+    arp_file.write_buffered(arp_buf);
+    ++arp_lines;
+  };
+
+  RunStats stats;
+  engine.run(args.inputs, stats);
+  conn_file.drain(conn_buf);
+  arp_file.drain(arp_buf);
+  int status = report_input_errors(stats);
+  for (auto* f : {&conn_file, &arp_file}) {
+    if (!f->close()) {
+      std::fprintf(stderr, "trawl analyze: %s\n", f->error().c_str());
+      status = 2;
+    }
+  }
+  std::string stats_error;
+  if (!write_stats_json((std::filesystem::path(args.out_dir) / "stats.json").string(), stats, stats_error)) {
+    std::fprintf(stderr, "trawl analyze: %s\n", stats_error.c_str());
+    status = 2;
+  }
+  if (!args.quiet) print_summary(args, stats, talkers, services, arp_lines, by_proto);
+  return status;
+}
+
+}  // namespace trawl::app

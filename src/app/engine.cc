@@ -1,0 +1,293 @@
+#include "app/engine.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "app/progress.h"
+#include "capture/packet_reader.h"
+
+namespace trawl::app {
+
+namespace {
+
+using flow::ConnRecord;
+
+// Orders one flush group: by first packet time, then by first packet index
+// (unique per connection), so the order never depends on which shard ran it.
+void sort_group(std::vector<ConnRecord>& group) {
+  std::sort(group.begin(), group.end(), [](const ConnRecord& a, const ConnRecord& b) {
+    if (a.ts != b.ts) return a.ts < b.ts;
+    return a.first_index < b.first_index;
+  });
+}
+
+// A bounded blocking queue between the reading thread and one worker.
+template <typename T>
+class Channel {
+ public:
+  explicit Channel(size_t capacity) : capacity_(capacity) {}
+  void push(T item) {
+    std::unique_lock lock(mu_);
+    not_full_.wait(lock, [&] { return items_.size() < capacity_; });
+    items_.push_back(std::move(item));
+    not_empty_.notify_one();
+  }
+  T pop() {
+    std::unique_lock lock(mu_);
+    not_empty_.wait(lock, [&] { return !items_.empty(); });
+    T item = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return item;
+  }
+  bool try_pop(T& out) {
+    std::lock_guard lock(mu_);
+    if (items_.empty()) return false;
+    out = std::move(items_.front());
+    items_.pop_front();
+    not_full_.notify_one();
+    return true;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable not_empty_;
+  std::condition_variable not_full_;
+  std::deque<T> items_;
+  size_t capacity_;
+};
+
+struct Batch {
+  std::vector<decode::DecodedPacket> packets;
+  bool tick = false;  // after the packets, expire at tick_ts and report
+  core::Timestamp tick_ts;
+  bool end = false;   // after the packets, flush everything and report
+};
+
+struct Report {
+  std::vector<ConnRecord> records;
+  bool end = false;
+};
+
+struct Worker {
+  Worker(const EngineOptions& options)
+      : table(options.flow, anomalies, [this](ConnRecord&& r) { pending.push_back(std::move(r)); }) {}
+  core::Anomalies anomalies;
+  std::vector<ConnRecord> pending;
+  flow::FlowTable table;
+  Channel<std::unique_ptr<Batch>> in{64};
+  Channel<Report> out{1 << 20};
+  std::thread thread;
+
+  void run() {
+    for (;;) {
+      std::unique_ptr<Batch> b = in.pop();
+      for (const auto& p : b->packets) table.process(p);
+      if (b->tick) {
+        table.expire(b->tick_ts);
+        out.push(Report{std::move(pending), false});
+        pending.clear();
+      }
+      if (b->end) {
+        table.flush();
+        out.push(Report{std::move(pending), true});
+        pending.clear();
+        return;
+      }
+    }
+  }
+};
+
+constexpr size_t kBatchPackets = 512;
+
+}  // namespace
+
+bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
+  auto wall_start = std::chrono::steady_clock::now();
+  std::vector<std::string> expand_errors;
+  stats.inputs = capture::expand_inputs(inputs, expand_errors);
+  stats.input_errors = expand_errors;
+
+  capture::MergedReader reader(stats.inputs, stats.anomalies);
+  decode::Decoder decoder(stats.anomalies, options_.decode);
+  Progress progress(options_.progress);
+
+  const unsigned shards = std::max(1u, options_.threads);
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::vector<std::unique_ptr<Batch>> open_batches;
+  for (unsigned i = 0; i < shards; ++i) workers.push_back(std::make_unique<Worker>(options_));
+  const bool threaded = shards > 1;
+  if (threaded) {
+    for (auto& w : workers) {
+      w->thread = std::thread([wp = w.get()] { wp->run(); });
+      open_batches.push_back(std::make_unique<Batch>());
+      open_batches.back()->packets.reserve(kBatchPackets);
+    }
+  }
+
+  // Deterministic merge of per-shard reports: group k of every shard holds
+  // what that shard finished between ticks k-1 and k.
+  std::vector<std::deque<Report>> reports(shards);
+  auto emit_group = [&](std::vector<ConnRecord>& group) {
+    sort_group(group);
+    stats.connections += group.size();
+    if (on_conn) {
+      for (const auto& r : group) on_conn(r);
+    }
+    group.clear();
+  };
+  auto drain_reports = [&](bool block) {
+    for (;;) {
+      for (unsigned i = 0; i < shards; ++i) {
+        Report r;
+        while (workers[i]->out.try_pop(r)) reports[i].push_back(std::move(r));
+      }
+      bool ready = std::all_of(reports.begin(), reports.end(), [](const auto& q) { return !q.empty(); });
+      if (ready) {
+        bool last = reports[0].front().end;
+        std::vector<ConnRecord> group;
+        for (auto& q : reports) {
+          auto& recs = q.front().records;
+          group.insert(group.end(), std::make_move_iterator(recs.begin()), std::make_move_iterator(recs.end()));
+          q.pop_front();
+        }
+        emit_group(group);
+        if (last) return;
+        continue;
+      }
+      if (!block) return;
+      for (unsigned i = 0; i < shards; ++i) {
+        if (reports[i].empty()) reports[i].push_back(workers[i]->out.pop());
+      }
+    }
+  };
+
+  auto send = [&](unsigned shard) {
+    workers[shard]->in.push(std::move(open_batches[shard]));
+    open_batches[shard] = std::make_unique<Batch>();
+    open_batches[shard]->packets.reserve(kBatchPackets);
+  };
+  auto tick = [&](core::Timestamp now) {
+    if (threaded) {
+      for (unsigned i = 0; i < shards; ++i) {
+        open_batches[i]->tick = true;
+        open_batches[i]->tick_ts = now;
+        send(i);
+      }
+      drain_reports(false);
+    } else {
+      Worker& w = *workers[0];
+      w.table.expire(now);
+      emit_group(w.pending);
+    }
+  };
+
+  std::array<uint64_t, 512> linktype_counts{};
+  capture::RawPacket raw;
+  decode::DecodedPacket pkt;
+  uint64_t index = 0;
+  bool have_clock = false;
+  core::Timestamp clock{0};
+  core::Timestamp next_tick{0};
+  const int64_t tick_ns = std::max<int64_t>(options_.tick_ns, 1);
+
+  for (;;) {
+    capture::ReadResult rr = reader.next(raw);
+    if (rr != capture::ReadResult::kPacket) break;
+    ++stats.packets;
+    stats.wire_bytes += raw.wirelen;
+    stats.captured_bytes += raw.caplen;
+    if (raw.linktype < linktype_counts.size()) {
+      ++linktype_counts[raw.linktype];
+    } else {
+      ++stats.linktypes[raw.linktype];
+    }
+    if ((stats.packets & 0xffff) == 0) progress.update(reader.bytes_done(), reader.bytes_total(), stats.packets);
+
+    // Packet-time clock: never goes backwards, drives expiry and flushes.
+    if (!have_clock) {
+      have_clock = true;
+      clock = raw.ts;
+      next_tick = raw.ts + tick_ns;
+      stats.first_ts = raw.ts;
+    } else if (raw.ts > clock) {
+      clock = raw.ts;
+    }
+    if (raw.ts < stats.first_ts) stats.first_ts = raw.ts;
+    if (raw.ts > stats.last_ts) stats.last_ts = raw.ts;
+    if (clock >= next_tick) {
+      tick(clock);
+      next_tick = clock + tick_ns;
+    }
+
+    decode::DecodeStatus ds = decoder.decode(raw, pkt);
+    pkt.index = index++;
+    if (ds == decode::DecodeStatus::kConsumed) {
+      ++stats.fragments_held;
+      continue;
+    }
+    if (ds == decode::DecodeStatus::kMalformed) ++stats.malformed_packets;
+    switch (pkt.l3) {
+      case decode::L3::kIpv4:
+      case decode::L3::kIpv6:
+        ++stats.ip_packets;
+        break;
+      case decode::L3::kArp:
+        ++stats.arp_packets;
+        break;
+      case decode::L3::kNone:
+        ++stats.other_packets;
+        break;
+    }
+    if (on_packet) on_packet(pkt);
+    if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) continue;
+
+    if (!threaded) {
+      workers[0]->table.process(pkt);
+      continue;
+    }
+    // Payload views point into the reader's buffer, which the next read
+    // reuses; workers get headers only until analyzers need payload.
+    pkt.payload = {};
+    unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
+    open_batches[shard]->packets.push_back(pkt);
+    if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
+  }
+
+  if (threaded) {
+    for (unsigned i = 0; i < shards; ++i) {
+      open_batches[i]->end = true;
+      send(i);
+    }
+    drain_reports(true);
+    for (auto& w : workers) w->thread.join();
+  } else {
+    workers[0]->table.flush();
+    emit_group(workers[0]->pending);
+  }
+  progress.finish(reader.bytes_done(), reader.bytes_total(), stats.packets);
+
+  for (auto& w : workers) {
+    stats.anomalies.merge(w->anomalies);
+    stats.evicted_flows += w->table.evicted();
+  }
+  for (size_t lt = 0; lt < linktype_counts.size(); ++lt) {
+    if (linktype_counts[lt] != 0) stats.linktypes[static_cast<uint16_t>(lt)] += linktype_counts[lt];
+  }
+  for (const auto& e : reader.errors()) stats.input_errors.push_back(e);
+  stats.input_bytes = reader.bytes_total();
+  stats.wall_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  return stats.input_errors.empty();
+}
+
+}  // namespace trawl::app

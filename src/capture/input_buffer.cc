@@ -1,0 +1,69 @@
+#include "capture/input_buffer.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+namespace trawl::capture {
+
+InputBuffer::InputBuffer(std::unique_ptr<ByteSource> source, size_t capacity)
+    : source_(std::move(source)),
+      buf_(std::make_unique_for_overwrite<uint8_t[]>(std::max<size_t>(capacity, 64))),
+      capacity_(std::max<size_t>(capacity, 64)) {}
+
+const uint8_t* InputBuffer::fill(size_t n) {
+  assert(n <= kMaxPeek);
+  if (eof_ || n > kMaxPeek) return nullptr;
+  size_t have = end_ - pos_;
+  if (n > capacity_) {
+    // Grow to twice the request so that scanning forward over large records
+    // (resync) moves each byte a bounded number of times.
+    size_t cap = std::min(std::max(n * 2, capacity_ * 2), kMaxPeek * 2);
+    auto bigger = std::make_unique_for_overwrite<uint8_t[]>(cap);
+    if (have) std::memcpy(bigger.get(), buf_.get() + pos_, have);
+    buf_ = std::move(bigger);
+    capacity_ = cap;
+  } else if (pos_ != 0) {
+    if (have) std::memmove(buf_.get(), buf_.get() + pos_, have);
+  }
+  pos_ = 0;
+  end_ = have;
+  while (end_ < n) {
+    size_t got = source_->read(buf_.get() + end_, capacity_ - end_);
+    if (got == 0) {
+      eof_ = true;
+      return nullptr;
+    }
+    end_ += got;
+  }
+  return buf_.get();
+}
+
+bool InputBuffer::skip(uint64_t n) {
+  size_t have = end_ - pos_;
+  if (n <= have) {
+    consume(static_cast<size_t>(n));
+    return true;
+  }
+  consume(have);
+  n -= have;
+  pos_ = end_ = 0;
+  while (n > 0 && !eof_) {
+    size_t got = source_->read(buf_.get(), capacity_);
+    if (got == 0) {
+      eof_ = true;
+      break;
+    }
+    if (got > n) {
+      offset_ += n;
+      pos_ = static_cast<size_t>(n);
+      end_ = got;
+      return true;
+    }
+    offset_ += got;
+    n -= got;
+  }
+  return n == 0;
+}
+
+}  // namespace trawl::capture

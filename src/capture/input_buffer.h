@@ -1,0 +1,62 @@
+// InputBuffer: the readers' window on a ByteSource. Hands out pointers to whole
+// records inside one large buffer (no copy); only a record that straddles the
+// end of the buffer has its head moved to the front before the next read.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "capture/packet_reader.h"
+
+namespace trawl::capture {
+
+class InputBuffer {
+ public:
+  static constexpr size_t kDefaultCapacity = 4u * 1024 * 1024;
+  // The largest contiguous span peek() will provide (a pcapng block at the cap).
+  static constexpr size_t kMaxPeek = 16u * 1024 * 1024 + 64 * 1024;
+
+  InputBuffer(std::unique_ptr<ByteSource> source, size_t capacity);
+  InputBuffer(const InputBuffer&) = delete;
+  InputBuffer& operator=(const InputBuffer&) = delete;
+
+  // At least n contiguous bytes at the read position, or nullptr when the input
+  // ends (or fails) first; available() then tells how many bytes were left.
+  // n must not exceed kMaxPeek. The pointer is valid until the next peek/skip.
+  const uint8_t* peek(size_t n) {
+    if (end_ - pos_ >= n) [[likely]]
+      return buf_.get() + pos_;
+    return fill(n);
+  }
+  // Bytes buffered at the read position (all that is left once peek failed).
+  size_t available() const { return end_ - pos_; }
+  // Drops n bytes at the read position; n <= available().
+  void consume(size_t n) {
+    pos_ += n;
+    offset_ += n;
+  }
+  // Drops n bytes, reading through the source without keeping them. Returns
+  // false if the input ended first (everything left was dropped).
+  bool skip(uint64_t n);
+
+  // Position of the read pointer in the (decompressed) stream.
+  uint64_t offset() const { return offset_; }
+  // True once the source reported an error (message in source().error()).
+  bool failed() const { return !source_->error().empty(); }
+  const ByteSource& source() const { return *source_; }
+
+ private:
+  const uint8_t* fill(size_t n);
+
+  std::unique_ptr<ByteSource> source_;
+  std::unique_ptr<uint8_t[]> buf_;
+  size_t capacity_;
+  size_t pos_ = 0;
+  size_t end_ = 0;
+  uint64_t offset_ = 0;
+  bool eof_ = false;
+};
+
+}  // namespace trawl::capture

@@ -1,0 +1,62 @@
+#include "output/records.h"
+
+#include "output/json_line.h"
+
+namespace trawl::output {
+
+std::string format_mac(const std::array<uint8_t, 6>& mac) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(17);
+  for (size_t i = 0; i < 6; ++i) {
+    if (i) s.push_back(':');
+    s.push_back(kHex[mac[i] >> 4]);
+    s.push_back(kHex[mac[i] & 15]);
+  }
+  return s;
+}
+
+void append_conn_json(const flow::ConnRecord& r, std::string& out) {
+  JsonLine j(out);
+  j.raw("ts", core::format_epoch_micros(r.ts))
+      .str("uid", r.uid)
+      .str("id.orig_h", r.orig_h.to_string())
+      .u64("id.orig_p", r.orig_p)
+      .str("id.resp_h", r.resp_h.to_string())
+      .u64("id.resp_p", r.resp_p)
+      .str("proto", flow::proto_name(r.proto));
+  if (!r.service.empty()) j.str("service", r.service);
+  // Zeek leaves duration and byte counts out of conn.log for single-packet
+  // connections; we always write them so every record has the same shape.
+  j.raw("duration", core::format_duration_micros(r.duration_ns))
+      .u64("orig_bytes", r.orig_bytes)
+      .u64("resp_bytes", r.resp_bytes)
+      .str("conn_state", flow::conn_state_name(r.conn_state))
+      .u64("missed_bytes", r.missed_bytes)
+      .str("history", r.history)
+      .u64("orig_pkts", r.orig_pkts)
+      .u64("orig_ip_bytes", r.orig_ip_bytes)
+      .u64("resp_pkts", r.resp_pkts)
+      .u64("resp_ip_bytes", r.resp_ip_bytes)
+      .str("community_id", r.community_id);
+  if (r.has_vlan) j.u64("vlan", r.vlan);
+  if (r.has_inner_vlan) j.u64("inner_vlan", r.inner_vlan);
+  j.end();
+}
+
+void append_arp_json(const ArpRecord& r, std::string& out) {
+  JsonLine j(out);
+  const char* op = r.op == 1 ? "request" : r.op == 2 ? "reply" : "other";
+  j.raw("ts", core::format_epoch_micros(r.ts))
+      .str("op", op)
+      .u64("opcode", r.op)
+      .str("src_mac", format_mac(r.src_mac))
+      .str("sender_mac", format_mac(r.sender_mac))
+      .str("sender_ip", r.sender_ip.to_string())
+      .str("target_mac", format_mac(r.target_mac))
+      .str("target_ip", r.target_ip.to_string());
+  if (r.has_vlan) j.u64("vlan", r.vlan);
+  j.end();
+}
+
+}  // namespace trawl::output
