@@ -60,13 +60,7 @@ int cmd_filter(const Args& args) {
   }
 
   capture::BpfFilter bpf;
-  if (!args.bpf.empty()) {
-    std::string err;
-    if (!bpf.set_expression(args.bpf, err)) {
-      std::fprintf(stderr, "trawl filter: bad filter expression: %s\n", err.c_str());
-      return 2;
-    }
-  }
+  bool bpf_checked = false;
 
   RunStats stats;
   std::vector<std::string> expand_errors;
@@ -84,13 +78,17 @@ int cmd_filter(const Args& args) {
   while (reader.next(raw) == capture::ReadResult::kPacket) {
     ++stats.packets;
     if (!args.bpf.empty()) {
-      std::string err;
-      int m = bpf.matches(raw, err);
-      if (m < 0) {
-        std::fprintf(stderr, "trawl filter: bad filter expression for link type %u: %s\n", raw.linktype, err.c_str());
-        return 2;
+      if (!bpf_checked) {
+        // Checked against the first packet's link type; other link types get
+        // their own program on first sight (BpfFilter caches them).
+        std::string err;
+        if (!bpf.compile(args.bpf, raw.linktype, capture::PcapWriter::kSnaplen, err)) {
+          std::fprintf(stderr, "trawl filter: bad filter expression '%s': %s\n", args.bpf.c_str(), err.c_str());
+          return 2;
+        }
+        bpf_checked = true;
       }
-      if (m == 0) continue;
+      if (!bpf.matches(raw)) continue;
     }
     if (host || target) {
       decode::DecodeStatus ds = decoder.decode(raw, pkt);
@@ -126,7 +124,10 @@ int cmd_filter(const Args& args) {
       ++other_linktype;
       continue;
     }
-    writer.write(raw);
+    if (!writer.write(raw)) {
+      std::fprintf(stderr, "trawl filter: %s\n", writer.error().c_str());
+      return 2;
+    }
     ++written;
   }
   if (!writer_open) {
@@ -137,11 +138,11 @@ int cmd_filter(const Args& args) {
       return 2;
     }
   }
-  std::string err;
-  if (!writer.close(err)) {
-    std::fprintf(stderr, "trawl filter: %s\n", err.c_str());
+  if (!writer.close()) {
+    std::fprintf(stderr, "trawl filter: %s\n", writer.error().c_str());
     return 2;
   }
+  for (const auto& e : bpf.errors()) std::fprintf(stderr, "trawl filter: %s\n", e.c_str());
   for (const auto& e : reader.errors()) stats.input_errors.push_back(e);
   if (other_linktype) {
     std::fprintf(stderr,

@@ -134,40 +134,30 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     }
   }
 
-  // Deterministic merge of per-shard reports: group k of every shard holds
-  // what that shard finished between ticks k-1 and k.
-  std::vector<std::deque<Report>> reports(shards);
+  // Deterministic merge of per-shard reports: report k of every shard holds
+  // what that shard finished between ticks k-1 and k. In threaded mode the
+  // calling thread merges and runs on_conn while another thread reads.
+  uint64_t connections = 0;
   auto emit_group = [&](std::vector<ConnRecord>& group) {
     sort_group(group);
-    stats.connections += group.size();
+    connections += group.size();
     if (on_conn) {
       for (const auto& r : group) on_conn(r);
     }
     group.clear();
   };
-  auto drain_reports = [&](bool block) {
+  auto merge_reports = [&] {
+    std::vector<ConnRecord> group;
     for (;;) {
+      bool last = false;
       for (unsigned i = 0; i < shards; ++i) {
-        Report r;
-        while (workers[i]->out.try_pop(r)) reports[i].push_back(std::move(r));
+        Report r = workers[i]->out.pop();
+        last = r.end;
+        group.insert(group.end(), std::make_move_iterator(r.records.begin()),
+                     std::make_move_iterator(r.records.end()));
       }
-      bool ready = std::all_of(reports.begin(), reports.end(), [](const auto& q) { return !q.empty(); });
-      if (ready) {
-        bool last = reports[0].front().end;
-        std::vector<ConnRecord> group;
-        for (auto& q : reports) {
-          auto& recs = q.front().records;
-          group.insert(group.end(), std::make_move_iterator(recs.begin()), std::make_move_iterator(recs.end()));
-          q.pop_front();
-        }
-        emit_group(group);
-        if (last) return;
-        continue;
-      }
-      if (!block) return;
-      for (unsigned i = 0; i < shards; ++i) {
-        if (reports[i].empty()) reports[i].push_back(workers[i]->out.pop());
-      }
+      emit_group(group);
+      if (last) return;
     }
   };
 
@@ -183,7 +173,6 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
         open_batches[i]->tick_ts = now;
         send(i);
       }
-      drain_reports(false);
     } else {
       Worker& w = *workers[0];
       w.table.expire(now);
@@ -192,88 +181,96 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   };
 
   std::array<uint64_t, 512> linktype_counts{};
-  capture::RawPacket raw;
-  decode::DecodedPacket pkt;
-  uint64_t index = 0;
-  bool have_clock = false;
-  core::Timestamp clock{0};
-  core::Timestamp next_tick{0};
-  const int64_t tick_ns = std::max<int64_t>(options_.tick_ns, 1);
+  auto read_all = [&] {
+    capture::RawPacket raw;
+    decode::DecodedPacket pkt;
+    uint64_t index = 0;
+    bool have_clock = false;
+    core::Timestamp clock{0};
+    core::Timestamp next_tick{0};
+    const int64_t tick_ns = std::max<int64_t>(options_.tick_ns, 1);
 
-  for (;;) {
-    capture::ReadResult rr = reader.next(raw);
-    if (rr != capture::ReadResult::kPacket) break;
-    ++stats.packets;
-    stats.wire_bytes += raw.wirelen;
-    stats.captured_bytes += raw.caplen;
-    if (raw.linktype < linktype_counts.size()) {
-      ++linktype_counts[raw.linktype];
-    } else {
-      ++stats.linktypes[raw.linktype];
-    }
-    if ((stats.packets & 0xffff) == 0) progress.update(reader.bytes_done(), reader.bytes_total(), stats.packets);
+    for (;;) {
+      capture::ReadResult rr = reader.next(raw);
+      if (rr != capture::ReadResult::kPacket) break;
+      ++stats.packets;
+      stats.wire_bytes += raw.wirelen;
+      stats.captured_bytes += raw.caplen;
+      if (raw.linktype < linktype_counts.size()) {
+        ++linktype_counts[raw.linktype];
+      } else {
+        ++stats.linktypes[raw.linktype];
+      }
+      if ((stats.packets & 0xffff) == 0) progress.update(reader.bytes_done(), reader.bytes_total(), stats.packets);
 
-    // Packet-time clock: never goes backwards, drives expiry and flushes.
-    if (!have_clock) {
-      have_clock = true;
-      clock = raw.ts;
-      next_tick = raw.ts + tick_ns;
-      stats.first_ts = raw.ts;
-    } else if (raw.ts > clock) {
-      clock = raw.ts;
-    }
-    if (raw.ts < stats.first_ts) stats.first_ts = raw.ts;
-    if (raw.ts > stats.last_ts) stats.last_ts = raw.ts;
-    if (clock >= next_tick) {
-      tick(clock);
-      next_tick = clock + tick_ns;
-    }
+      // Packet-time clock: never goes backwards, drives expiry and flushes.
+      if (!have_clock) {
+        have_clock = true;
+        clock = raw.ts;
+        next_tick = raw.ts + tick_ns;
+        stats.first_ts = raw.ts;
+      } else if (raw.ts > clock) {
+        clock = raw.ts;
+      }
+      if (raw.ts < stats.first_ts) stats.first_ts = raw.ts;
+      if (raw.ts > stats.last_ts) stats.last_ts = raw.ts;
+      if (clock >= next_tick) {
+        tick(clock);
+        next_tick = clock + tick_ns;
+      }
 
-    decode::DecodeStatus ds = decoder.decode(raw, pkt);
-    pkt.index = index++;
-    if (ds == decode::DecodeStatus::kConsumed) {
-      ++stats.fragments_held;
-      continue;
-    }
-    if (ds == decode::DecodeStatus::kMalformed) ++stats.malformed_packets;
-    switch (pkt.l3) {
-      case decode::L3::kIpv4:
-      case decode::L3::kIpv6:
-        ++stats.ip_packets;
-        break;
-      case decode::L3::kArp:
-        ++stats.arp_packets;
-        break;
-      case decode::L3::kNone:
-        ++stats.other_packets;
-        break;
-    }
-    if (on_packet) on_packet(pkt);
-    if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) continue;
+      decode::DecodeStatus ds = decoder.decode(raw, pkt);
+      pkt.index = index++;
+      if (ds == decode::DecodeStatus::kConsumed) {
+        ++stats.fragments_held;
+        continue;
+      }
+      if (ds == decode::DecodeStatus::kMalformed) ++stats.malformed_packets;
+      switch (pkt.l3) {
+        case decode::L3::kIpv4:
+        case decode::L3::kIpv6:
+          ++stats.ip_packets;
+          break;
+        case decode::L3::kArp:
+          ++stats.arp_packets;
+          break;
+        case decode::L3::kNone:
+          ++stats.other_packets;
+          break;
+      }
+      if (on_packet) on_packet(pkt);
+      if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) continue;
 
-    if (!threaded) {
-      workers[0]->table.process(pkt);
-      continue;
+      if (!threaded) {
+        workers[0]->table.process(pkt);
+        continue;
+      }
+      // Payload views point into the reader's buffer, which the next read
+      // reuses; workers get headers only until analyzers need payload.
+      pkt.payload = {};
+      unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
+      open_batches[shard]->packets.push_back(pkt);
+      if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
     }
-    // Payload views point into the reader's buffer, which the next read
-    // reuses; workers get headers only until analyzers need payload.
-    pkt.payload = {};
-    unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
-    open_batches[shard]->packets.push_back(pkt);
-    if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
-  }
+    if (threaded) {
+      for (unsigned i = 0; i < shards; ++i) {
+        open_batches[i]->end = true;
+        send(i);
+      }
+    }
+  };
 
   if (threaded) {
-    for (unsigned i = 0; i < shards; ++i) {
-      open_batches[i]->end = true;
-      send(i);
-    }
-    drain_reports(true);
+    std::thread reading(read_all);
+    merge_reports();
+    reading.join();
     for (auto& w : workers) w->thread.join();
   } else {
+    read_all();
     workers[0]->table.flush();
     emit_group(workers[0]->pending);
   }
+  stats.connections = connections;
   progress.finish(reader.bytes_done(), reader.bytes_total(), stats.packets);
 
   for (auto& w : workers) {

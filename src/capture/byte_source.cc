@@ -234,6 +234,10 @@ class ZstdSource final : public ByteSource {
           }
         }
       }
+      if (in_eof_ && in_.pos == in_.size && last_rc_ == 0) {
+        done_ = true;  // the input ended on a frame boundary
+        break;
+      }
       size_t before = out.pos;
       size_t rc = ZSTD_decompressStream(dctx_, &out, &in_);
       if (ZSTD_isError(rc)) {

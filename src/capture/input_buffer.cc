@@ -39,31 +39,4 @@ const uint8_t* InputBuffer::fill(size_t n) {
   return buf_.get();
 }
 
-bool InputBuffer::skip(uint64_t n) {
-  size_t have = end_ - pos_;
-  if (n <= have) {
-    consume(static_cast<size_t>(n));
-    return true;
-  }
-  consume(have);
-  n -= have;
-  pos_ = end_ = 0;
-  while (n > 0 && !eof_) {
-    size_t got = source_->read(buf_.get(), capacity_);
-    if (got == 0) {
-      eof_ = true;
-      break;
-    }
-    if (got > n) {
-      offset_ += n;
-      pos_ = static_cast<size_t>(n);
-      end_ = got;
-      return true;
-    }
-    offset_ += got;
-    n -= got;
-  }
-  return n == 0;
-}
-
 }  // namespace trawl::capture

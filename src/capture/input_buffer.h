@@ -24,7 +24,7 @@ class InputBuffer {
 
   // At least n contiguous bytes at the read position, or nullptr when the input
   // ends (or fails) first; available() then tells how many bytes were left.
-  // n must not exceed kMaxPeek. The pointer is valid until the next peek/skip.
+  // n must not exceed kMaxPeek. The pointer is valid until the next peek.
   const uint8_t* peek(size_t n) {
     if (end_ - pos_ >= n) [[likely]]
       return buf_.get() + pos_;
@@ -37,9 +37,6 @@ class InputBuffer {
     pos_ += n;
     offset_ += n;
   }
-  // Drops n bytes, reading through the source without keeping them. Returns
-  // false if the input ended first (everything left was dropped).
-  bool skip(uint64_t n);
 
   // Position of the read pointer in the (decompressed) stream.
   uint64_t offset() const { return offset_; }

@@ -309,8 +309,8 @@ void PcapngReader::on_interface(const uint8_t* b, uint32_t len) {
   interfaces_.push_back(ifc);
 }
 
-// Could h start a block? Checks type, length and, once the whole candidate is
-// buffered, the trailing length and what the packet blocks claim.
+// Scans forward byte by byte (damage may shift alignment) for a block of a
+// known type whose lengths agree at both ends and whose packet fields fit.
 PcapngReader::Resync PcapngReader::resync() {
   const uint64_t start = in_->offset();
   in_->consume(1);

@@ -82,5 +82,6 @@ inline const core::AnomalyId kTruncatedGre{"decode.truncated_gre"};
 inline const core::AnomalyId kBadGreVersion{"decode.bad_gre_version"};
 inline const core::AnomalyId kBadGreHeader{"decode.bad_gre_header"};
 inline const core::AnomalyId kTruncatedErspan{"decode.truncated_erspan"};
+inline const core::AnomalyId kTruncatedVxlan{"decode.truncated_vxlan"};
 
 }  // namespace trawl::decode::anomaly

@@ -3,6 +3,7 @@
 // reading thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 
@@ -17,6 +18,9 @@ struct DecoderLimits {
   uint32_t max_fragment_datagrams = 8192;          // pending datagrams
   int64_t fragment_timeout_ns = 30LL * 1000000000;  // packet time
   uint8_t max_encapsulation = 8;                    // nested tunnels/tags
+  // Verify IPv4 header, TCP, UDP and ICMP checksums (sets bad_checksum). Off by
+  // default: captures taken on hosts with checksum offload carry wrong ones.
+  bool verify_checksums = false;
 };
 
 enum class DecodeStatus : uint8_t {
@@ -36,6 +40,12 @@ class Decoder {
   // the reassembled datagram and its payload views the decoder's own buffer,
   // valid until the next call.
   DecodeStatus decode(const capture::RawPacket& pkt, DecodedPacket& out);
+
+  // End of input: drops datagrams still waiting for fragments, counting each
+  // as decode.fragment_incomplete.
+  void finish();
+  size_t pending_fragment_datagrams() const;
+  uint64_t pending_fragment_bytes() const;
 
  private:
   struct Impl;

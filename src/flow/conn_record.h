@@ -26,11 +26,14 @@ struct ConnRecord {
   uint8_t proto = 0;          // IP protocol number
   std::string service;        // filled by protocol analyzers; empty if unknown
   int64_t duration_ns = 0;
+  // Zeek logs duration, orig_bytes and resp_bytes only when the duration is
+  // positive (set_conn in base/protocols/conn/main.zeek); false means unset.
+  bool has_duration = false;
   uint64_t orig_bytes = 0;    // payload bytes (TCP: from sequence numbers, as Zeek)
   uint64_t resp_bytes = 0;
   ConnState conn_state = ConnState::kOTH;
-  uint64_t missed_bytes = 0;
-  std::string history;
+  uint64_t missed_bytes = 0;  // approximate until TCP reassembly exists (see flow/connection.cc)
+  std::string history;        // empty: unset ("-" in Zeek's logs)
   uint64_t orig_pkts = 0;
   uint64_t orig_ip_bytes = 0;
   uint64_t resp_pkts = 0;

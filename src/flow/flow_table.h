@@ -23,9 +23,22 @@ struct FlowConfig {
   int64_t tcp_close_delay_ns = 5LL * 1000000000;    // tcp_close_delay
   int64_t tcp_reset_delay_ns = 5LL * 1000000000;    // tcp_reset_delay
   int64_t tcp_attempt_delay_ns = 5LL * 1000000000;  // unanswered SYN: S0 after 5 s
-  uint64_t max_flows = 1000000;                     // live flows per table
+  // Live flows per table; a new flow beyond it first evicts (emits) the least
+  // recently active one, counted as anomaly "flow.evicted".
+  uint64_t max_flows = 1000000;
+  // A TCP connection whose packets all failed their checksum never leaves
+  // the INACTIVE state; Zeek's expire timer (tcp_SYN_timeout, then every
+  // tcp_session_timer) drops it 5-11 s later. We use this one delay.
+  int64_t tcp_unseen_ns = 5LL * 1000000000;
+  // Zeek does not flip ICMP connections whose first packet is a reply (an
+  // echo reply seen first makes the replier the originator; zeek/zeek#5830).
+  // true: treat the first reply's receiver as the originator, with '^'.
+  bool flip_icmp_replies = false;
+  // Flow slots allocated up front; the table grows (doubling) to max_flows.
+  uint64_t initial_flows = 16384;
 };
 
+// Receives each finished connection; it must not call back into the table.
 using ConnSink = std::function<void(ConnRecord&&)>;
 
 class FlowTable {
@@ -36,10 +49,20 @@ class FlowTable {
   FlowTable& operator=(const FlowTable&) = delete;
 
   // Accounts one IPv4/IPv6 packet (l3 kIpv4/kIpv6). Other packets are ignored.
+  // The packet's own time decides first whether its connection has already
+  // timed out (then that one is emitted and a new one starts), as Zeek's
+  // timers would have fired before the packet. Time never goes backwards
+  // inside a table: a packet older than the newest time seen (packets or
+  // expire()) is treated as arriving at that time (anomaly
+  // "flow.timestamp_backwards").
   void process(const decode::DecodedPacket& pkt);
-  // Emits every connection whose timeout has passed at packet time now.
+  // Emits every connection whose deadline is <= now (Zeek fires a timer when
+  // network time reaches it). Call it in stream order with this table's
+  // packets (e.g. through the same queue), with now the newest packet time
+  // the caller has seen; records then do not depend on how often it is called
+  // (only their emission order does, and eviction if max_flows is reached).
   void expire(core::Timestamp now);
-  // Emits every remaining connection (end of input).
+  // Emits every remaining connection (end of input), in first-packet order.
   void flush();
 
   uint64_t live_flows() const;
