@@ -87,6 +87,7 @@ class ReplaySource final : public ByteSource {
   const std::string& error() const override { return inner_->error(); }
   uint64_t bytes_done() const override { return inner_->bytes_done(); }
   uint64_t bytes_total() const override { return inner_->bytes_total(); }
+  Damage damage() const override { return inner_->damage(); }
 
  private:
   std::unique_ptr<ByteSource> inner_;
@@ -115,6 +116,7 @@ class GzipSource final : public ByteSource {
   GzipSource& operator=(const GzipSource&) = delete;
 
   size_t read(uint8_t* dst, size_t n) override {
+    if (!pending_error_.empty()) error_.swap(pending_error_);
     if (!error_.empty() || done_) return 0;
     // zlib counts in uInt; keep each call well inside it.
     n = std::min<size_t>(n, size_t{1} << 30);
@@ -135,7 +137,8 @@ class GzipSource final : public ByteSource {
         member_ended_ = false;
       }
       if (zs_.avail_in == 0 && !ensure_input(1)) {
-        if (error_.empty()) fail("truncated gzip data after " + std::to_string(out_total_ + produced) + " bytes");
+        if (error_.empty())
+          fail("truncated gzip data after " + std::to_string(out_total_ + produced) + " bytes", Damage::kTruncated);
         break;
       }
       zs_.next_out = dst + produced;
@@ -150,7 +153,8 @@ class GzipSource final : public ByteSource {
       if (rc == Z_OK) continue;
       if (rc == Z_BUF_ERROR && got == 0 && zs_.avail_in == 0) continue;  // needs more input
       fail("corrupt gzip data after " + std::to_string(out_total_ + produced) + " bytes" +
-           (zs_.msg ? std::string(" (") + zs_.msg + ")" : std::string()));
+               (zs_.msg ? std::string(" (") + zs_.msg + ")" : std::string()),
+           Damage::kCorrupt);
       break;
     }
     out_total_ += produced;
@@ -160,15 +164,18 @@ class GzipSource final : public ByteSource {
       if (!error_.empty()) pending_error_.swap(error_);
       return produced;
     }
-    if (!pending_error_.empty()) error_.swap(pending_error_);
     return 0;
   }
   const std::string& error() const override { return error_; }
   uint64_t bytes_done() const override { return inner_->bytes_done(); }
   uint64_t bytes_total() const override { return inner_->bytes_total(); }
+  Damage damage() const override { return error_.empty() ? Damage::kNone : damage_; }
 
  private:
-  void fail(const std::string& what) { error_ = name_ + ": " + what; }
+  void fail(const std::string& what, Damage kind = Damage::kNone) {
+    error_ = name_ + ": " + what;
+    damage_ = kind;
+  }
 
   // Makes at least k compressed bytes available at next_in (k <= 2).
   bool ensure_input(size_t k) {
@@ -194,6 +201,7 @@ class GzipSource final : public ByteSource {
   std::string error_;
   std::string pending_error_;
   uint64_t out_total_ = 0;
+  Damage damage_ = Damage::kNone;
   bool ready_ = false;
   bool in_eof_ = false;
   bool member_ended_ = false;
@@ -220,9 +228,13 @@ class ZstdSource final : public ByteSource {
   ZstdSource& operator=(const ZstdSource&) = delete;
 
   size_t read(uint8_t* dst, size_t n) override {
+    if (!pending_error_.empty()) error_.swap(pending_error_);
     if (!error_.empty() || done_) return 0;
-    ZSTD_outBuffer out{dst, n, 0};
-    while (out.pos < out.size) {
+    ZSTD_outBuffer out{dst, 0, 0};
+    while (out.pos < n) {
+      // At most one block of output per call: given room for a whole frame,
+      // zstd decodes it in one pass and, on corrupt data, delivers none of it.
+      out.size = std::min(n, out.pos + ZSTD_BLOCKSIZE_MAX);
       if (in_.pos == in_.size && !in_eof_) {
         size_t got = inner_->read(buf_.get(), kCompressedChunk);
         in_ = ZSTD_inBuffer{buf_.get(), got, 0};
@@ -242,12 +254,14 @@ class ZstdSource final : public ByteSource {
       size_t rc = ZSTD_decompressStream(dctx_, &out, &in_);
       if (ZSTD_isError(rc)) {
         fail("corrupt zstd data after " + std::to_string(out_total_ + out.pos) + " bytes (" + ZSTD_getErrorName(rc) +
-             ")");
+                 ")",
+             Damage::kCorrupt);
         break;
       }
       last_rc_ = rc;
       if (in_eof_ && in_.pos == in_.size && out.pos == before) {
-        if (last_rc_ != 0) fail("truncated zstd data after " + std::to_string(out_total_ + out.pos) + " bytes");
+        if (last_rc_ != 0)
+          fail("truncated zstd data after " + std::to_string(out_total_ + out.pos) + " bytes", Damage::kTruncated);
         else done_ = true;
         break;
       }
@@ -257,15 +271,18 @@ class ZstdSource final : public ByteSource {
       if (!error_.empty()) pending_error_.swap(error_);
       return out.pos;
     }
-    if (!pending_error_.empty()) error_.swap(pending_error_);
     return 0;
   }
   const std::string& error() const override { return error_; }
   uint64_t bytes_done() const override { return inner_->bytes_done(); }
   uint64_t bytes_total() const override { return inner_->bytes_total(); }
+  Damage damage() const override { return error_.empty() ? Damage::kNone : damage_; }
 
  private:
-  void fail(const std::string& what) { error_ = name_ + ": " + what; }
+  void fail(const std::string& what, Damage kind = Damage::kNone) {
+    error_ = name_ + ": " + what;
+    damage_ = kind;
+  }
 
   std::unique_ptr<ByteSource> inner_;
   std::string name_;
@@ -275,6 +292,7 @@ class ZstdSource final : public ByteSource {
   std::string error_;
   std::string pending_error_;
   uint64_t out_total_ = 0;
+  Damage damage_ = Damage::kNone;
   size_t last_rc_ = 1;
   bool in_eof_ = false;
   bool done_ = false;

@@ -24,6 +24,11 @@ inline const core::AnomalyId kAnomalyPcapngCorruptBlock{"capture.pcapng_corrupt_
 inline const core::AnomalyId kAnomalyPcapngBadInterface{"capture.pcapng_bad_interface"};
 // A malformed option in an interface description; the rest of its options are ignored.
 inline const core::AnomalyId kAnomalyPcapngBadOption{"capture.pcapng_bad_option"};
+// A gzip/zstd stream cut short: what came before was read, then the capture
+// ends as if the file ended there.
+inline const core::AnomalyId kAnomalyTruncatedCompressed{"capture.truncated_compressed_data"};
+// Corrupt gzip/zstd data: the capture stops there (the reader reports an error).
+inline const core::AnomalyId kAnomalyCorruptCompressed{"capture.corrupt_compressed_data"};
 // More interfaces in one section than the reader keeps (kMaxInterfaces); extra ones are ignored.
 inline const core::AnomalyId kAnomalyPcapngTooManyInterfaces{"capture.pcapng_too_many_interfaces"};
 

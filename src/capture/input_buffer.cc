@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cstring>
 
+#include "capture/capture_anomalies.h"
+
 namespace trawl::capture {
 
 InputBuffer::InputBuffer(std::unique_ptr<ByteSource> source, size_t capacity)
@@ -37,6 +39,34 @@ const uint8_t* InputBuffer::fill(size_t n) {
     end_ += got;
   }
   return buf_.get();
+}
+
+void InputBuffer::open_failed(core::Anomalies& anomalies, std::string& err) const {
+  err = source_->error();
+  if (source_->damage() == ByteSource::Damage::kTruncated) anomalies.add(kAnomalyTruncatedCompressed);
+  if (source_->damage() == ByteSource::Damage::kCorrupt) anomalies.add(kAnomalyCorruptCompressed);
+}
+
+ReadResult InputBuffer::finish(core::Anomalies& anomalies, std::string& error) {
+  if (failed()) {
+    switch (source_->damage()) {
+      case ByteSource::Damage::kTruncated:
+        anomalies.add(kAnomalyTruncatedCompressed);
+        break;
+      case ByteSource::Damage::kCorrupt:
+        anomalies.add(kAnomalyCorruptCompressed);
+        error = source_->error();
+        return ReadResult::kError;
+      case ByteSource::Damage::kNone:
+        error = source_->error();
+        return ReadResult::kError;
+    }
+  }
+  if (available() > 0) {
+    anomalies.add(kAnomalyTruncatedPacket);
+    consume(available());
+  }
+  return ReadResult::kEnd;
 }
 
 }  // namespace trawl::capture

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "capture/packet_reader.h"
+#include "core/anomalies.h"
 
 namespace trawl::capture {
 
@@ -43,6 +44,15 @@ class InputBuffer {
   // True once the source reported an error (message in source().error()).
   bool failed() const { return !source_->error().empty(); }
   const ByteSource& source() const { return *source_; }
+
+  // What a reader returns when peek() failed: kEnd after counting what was
+  // cut (a partial record, a cut compressed stream), or kError with error set
+  // (a corrupt compressed stream, a read error).
+  ReadResult finish(core::Anomalies& anomalies, std::string& error);
+  // For a capture that cannot be opened: sets err to the source's error and
+  // counts the damage if the stream itself is damaged (a compressed stream
+  // cut or corrupt before the capture's header was complete).
+  void open_failed(core::Anomalies& anomalies, std::string& err) const;
 
  private:
   const uint8_t* fill(size_t n);

@@ -67,6 +67,7 @@ struct MergedReader::Impl {
       std::string err;
       auto r = open_capture_file(paths[i], static_cast<uint16_t>(i), scratch, err, kPeekBuffer);
       if (!r) {
+        anomalies.merge(scratch);  // damage that stopped the open: counted once, here
         errors.push_back(err);
         done_bytes += sizes[i];
         continue;

@@ -65,7 +65,7 @@ std::unique_ptr<PacketReader> open_capture_buffered(std::unique_ptr<ByteSource> 
   const uint8_t* h = in->peek(4);
   if (!h) {
     if (in->failed()) {
-      err = in->source().error();
+      in->open_failed(anomalies, err);
     } else if (in->available() == 0) {
       err = name + (kind == Compression::kNone ? ": empty file" : ": empty after decompression") +
             ", not a pcap or pcapng capture";

@@ -39,6 +39,13 @@ class ByteSource {
   virtual const std::string& error() const = 0;
   virtual uint64_t bytes_done() const = 0;   // of the underlying file
   virtual uint64_t bytes_total() const = 0;  // size of the underlying file (0 if unknown)
+
+  // Why read() failed, when error() is set: damage in the stream itself (a
+  // compressed stream cut short, or corrupt) rather than a failure to read the
+  // file. Readers count damage as an anomaly; a cut stream ends the capture
+  // cleanly, like a capture file cut inside a record.
+  enum class Damage : uint8_t { kNone, kTruncated, kCorrupt };
+  virtual Damage damage() const { return Damage::kNone; }
 };
 
 // Opens a file and detects plain / gzip / zstd by its first bytes.

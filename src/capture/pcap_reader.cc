@@ -20,8 +20,8 @@ std::unique_ptr<PcapReader> PcapReader::open(std::unique_ptr<InputBuffer> in, st
                                              core::Anomalies& anomalies, std::string& err) {
   const uint8_t* h = in->peek(24);
   if (!h) {
-    err = in->failed() ? in->source().error()
-                       : name + ": truncated pcap file header (" + std::to_string(in->available()) + " of 24 bytes)";
+    if (in->failed()) in->open_failed(anomalies, err);
+    else err = name + ": truncated pcap file header (" + std::to_string(in->available()) + " of 24 bytes)";
     return nullptr;
   }
   if (!is_magic(h)) {
@@ -108,12 +108,9 @@ PcapReader::Resync PcapReader::resync(uint32_t bad_caplen) {
   while (in_->offset() - start <= kResyncWindow) {
     const uint8_t* h = in_->peek(16);
     if (!h) {
-      if (in_->failed()) {
-        fail(in_->source().error());
-        return Resync::kGaveUp;
-      }
-      in_->consume(in_->available());
-      return Resync::kEnd;
+      // Nothing plausible before the end: the rest was damage already counted.
+      if (!in_->failed()) in_->consume(in_->available());
+      return at_end() == ReadResult::kEnd ? Resync::kEnd : Resync::kGaveUp;
     }
     if (plausible(h, have_last_ts_, last_ts_)) {
       size_t len = 16 + size_t{u32(h + 8)};
@@ -138,13 +135,9 @@ PcapReader::Resync PcapReader::resync(uint32_t bad_caplen) {
 }
 
 ReadResult PcapReader::at_end() {
-  if (in_->failed()) return fail(in_->source().error());
-  if (in_->available() > 0) {
-    anomalies_.add(kAnomalyTruncatedPacket);
-    in_->consume(in_->available());
-  }
-  state_ = State::kEnded;
-  return ReadResult::kEnd;
+  ReadResult r = in_->finish(anomalies_, error_);
+  state_ = r == ReadResult::kEnd ? State::kEnded : State::kFailed;
+  return r;
 }
 
 ReadResult PcapReader::fail(std::string message) {

@@ -109,7 +109,8 @@ std::unique_ptr<PcapngReader> PcapngReader::open(std::unique_ptr<InputBuffer> in
                                                  uint16_t input_index, core::Anomalies& anomalies, std::string& err) {
   const uint8_t* h = in->peek(12);
   if (!h) {
-    err = in->failed() ? in->source().error() : name + ": truncated pcapng section header";
+    if (in->failed()) in->open_failed(anomalies, err);
+    else err = name + ": truncated pcapng section header";
     return nullptr;
   }
   if (!is_magic(h)) {
@@ -129,7 +130,8 @@ std::unique_ptr<PcapngReader> PcapngReader::open(std::unique_ptr<InputBuffer> in
   }
   const uint8_t* b = in->peek(len);
   if (!b) {
-    err = in->failed() ? in->source().error() : name + ": truncated pcapng section header";
+    if (in->failed()) in->open_failed(anomalies, err);
+    else err = name + ": truncated pcapng section header";
     return nullptr;
   }
   if (rd32(b + len - 4, swap) != len) {
@@ -317,12 +319,9 @@ PcapngReader::Resync PcapngReader::resync() {
   while (in_->offset() - start <= kResyncWindow) {
     const uint8_t* h = in_->peek(12);
     if (!h) {
-      if (in_->failed()) {
-        fail(in_->source().error());
-        return Resync::kGaveUp;
-      }
-      in_->consume(in_->available());
-      return Resync::kEnd;
+      // Nothing plausible before the end: the rest was damage already counted.
+      if (!in_->failed()) in_->consume(in_->available());
+      return at_end() == ReadResult::kEnd ? Resync::kEnd : Resync::kGaveUp;
     }
     bool swap = swap_;
     uint32_t type = rd32(h, swap);
@@ -374,13 +373,9 @@ ReadResult PcapngReader::damaged(const core::AnomalyId& what) {
 }
 
 ReadResult PcapngReader::at_end() {
-  if (in_->failed()) return fail(in_->source().error());
-  if (in_->available() > 0) {
-    anomalies_.add(kAnomalyTruncatedPacket);
-    in_->consume(in_->available());
-  }
-  state_ = State::kEnded;
-  return ReadResult::kEnd;
+  ReadResult r = in_->finish(anomalies_, error_);
+  state_ = r == ReadResult::kEnd ? State::kEnded : State::kFailed;
+  return r;
 }
 
 ReadResult PcapngReader::fail(std::string message) {

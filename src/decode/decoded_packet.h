@@ -1,6 +1,11 @@
 // DecodedPacket: what the decoder learned from one frame, as fixed-size fields
-// plus views into the frame (no allocation). For tunnels (GRE, VXLAN) the
-// fields describe the innermost packet, which is what gets analysed.
+// plus views into the frame (no allocation). For tunnels (GRE, VXLAN, IP in
+// IP, MPLS Ethernet pseudowires) the fields describe the innermost packet,
+// which is what gets analysed: its MACs, network and transport fields. VLAN
+// ids are collected across tunnels, outermost first. When a tunnel carries no
+// IP packet (PPTP acknowledgements, encrypted PPP, non-IP frames) the network
+// and transport fields stay the outer packet's and tunnel_depth does not count
+// that tunnel.
 #pragma once
 
 #include <array>
@@ -50,10 +55,10 @@ struct DecodedPacket {
   // Link layer
   std::array<uint8_t, 6> src_mac{};
   std::array<uint8_t, 6> dst_mac{};
-  bool has_mac = false;
+  bool has_mac = false;             // Linux SLL/SLL2 carry only src_mac (dst_mac stays zero)
   uint8_t vlan_count = 0;           // 802.1Q tags seen (outermost first)
   std::array<uint16_t, 2> vlan{};   // VLAN ids
-  uint8_t tunnel_depth = 0;         // GRE / VXLAN encapsulations removed
+  uint8_t tunnel_depth = 0;         // GRE / VXLAN / IP-in-IP encapsulations removed
 
   L3 l3 = L3::kNone;
   ArpInfo arp;  // when l3 == kArp

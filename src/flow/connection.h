@@ -19,9 +19,9 @@ struct FlowConfig;
 enum class Transport : uint8_t { kTcp, kUdp, kIcmp, kOther };
 Transport transport_of(uint8_t ip_proto);
 
-// The connection key: two (address, port) sides, ordered canonically
-// (smaller address, then smaller port, on side 0) so both directions find
-// the same connection. ICMP ports are type and counterpart type (Zeek's
+// The connection key: two (address, port) sides in a fixed canonical order
+// (any total order will do; see less_side in connection.cc) so both
+// directions find the same connection. ICMP ports are type and counterpart type (Zeek's
 // conn_id); one-way ICMP messages keep the packet's order, as Zeek does.
 // Other protocols have ports 0. VLAN ids are not part of the key: Zeek's
 // default connection key is the 5-tuple (VLAN-aware keys need its optional
@@ -135,7 +135,6 @@ class Connection {
   const FlowKey& key() const { return key_; }
   uint64_t first_index() const { return first_index_; }
   core::Timestamp last_time() const { return last_; }
-  bool is_orig_side(uint8_t side) const { return side == orig_side_; }
   const std::string& history() const { return history_; }
   // Zeek's TCP_Endpoint::Size for the originator / responder.
   uint64_t tcp_size(bool orig) const { return tcp_size_side(orig ? orig_side_ : orig_side_ ^ 1); }

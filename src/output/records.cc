@@ -26,12 +26,14 @@ void append_conn_json(const flow::ConnRecord& r, std::string& out) {
       .u64("id.resp_p", r.resp_p)
       .str("proto", flow::proto_name(r.proto));
   if (!r.service.empty()) j.str("service", r.service);
-  // Zeek leaves duration and byte counts out of conn.log for single-packet
-  // connections; we always write them so every record has the same shape.
-  j.raw("duration", core::format_duration_micros(r.duration_ns))
-      .u64("orig_bytes", r.orig_bytes)
-      .u64("resp_bytes", r.resp_bytes)
-      .str("conn_state", flow::conn_state_name(r.conn_state))
+  // As Zeek: duration and the payload byte counts only when the connection
+  // lasted longer than zero (single-packet connections leave them out).
+  if (r.has_duration) {
+    j.raw("duration", core::format_duration_micros(r.duration_ns))
+        .u64("orig_bytes", r.orig_bytes)
+        .u64("resp_bytes", r.resp_bytes);
+  }
+  j.str("conn_state", flow::conn_state_name(r.conn_state))
       .u64("missed_bytes", r.missed_bytes)
       .str("history", r.history)
       .u64("orig_pkts", r.orig_pkts)

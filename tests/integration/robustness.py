@@ -3,8 +3,8 @@
 
     robustness.py TRAWL CAPTURE... [--flips 20] [--seed 1] [--timeout 30] [--jobs N] [--keep]
 
-For each capture it writes damaged copies to a temporary folder and runs
-`TRAWL analyze COPY -o OUT --threads 1` on each with a timeout:
+For each capture it runs `TRAWL analyze COPY -o OUT --threads 1` with a
+timeout on the capture itself (it must exit 0) and on damaged copies:
 
 - truncated copies, cut strictly inside a structure: inside the file header
   (pcap global header / pcapng Section Header Block), inside a record header
@@ -107,6 +107,20 @@ def decompress(path, data):
     return None, data
 
 
+def recoverable(comp, blob):
+    """How many bytes of capture a truncated compressed stream still yields."""
+    if comp == "gzip":
+        import zlib
+        try:
+            return len(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(blob))
+        except zlib.error:
+            return 0
+    if comp == "zstd" and shutil.which("zstd"):
+        r = subprocess.run(["zstd", "-q", "-d", "-c"], input=blob, capture_output=True, timeout=60)
+        return len(r.stdout)
+    return None
+
+
 def variants(path, flips, seed):
     """Yields (label, kind, bytes) with kind in {'trunc_header', 'trunc', 'corrupt', 'flip'}."""
     data = open(path, "rb").read()
@@ -119,9 +133,16 @@ def variants(path, flips, seed):
                 n // 2: ("in the middle of the compressed data", "trunc"),
                 n - 1: ("inside the stream's trailer: every packet byte is there, the integrity check is not",
                         "trunc_header")}
+        hdr_len = capture_layout(plain)[1] if plain else 24
         for cut in sorted(cuts):
             if 0 < cut < n:
                 label, k = cuts[cut]
+                got = recoverable(comp, data[:cut])
+                if k == "trunc" and got is not None and got < max(hdr_len, 24):
+                    # Not even the capture's file header can be decompressed from
+                    # this prefix: the input is unreadable, like a cut inside the header.
+                    label += f"; only {got} bytes decompress, less than the capture header"
+                    k = "trunc_header"
                 yield (f"{comp} stream cut at byte {cut} of {n} ({label})", k, data[:cut])
     else:
         kind, hdr_end, recs = capture_layout(data)
@@ -159,6 +180,7 @@ def variants(path, flips, seed):
                 b = bytearray(data)
                 b[blk + 20:blk + 24] = struct.pack(e + "I", 0xFFFFFFFF)
                 yield ("first packet block's captured length set to 0xffffffff", "corrupt", bytes(b))
+    yield ("the file as it is (undamaged)", "pristine", data)
     rng = random.Random(f"{seed}:{os.path.basename(path)}")
     for i in range(flips):
         b = bytearray(data)
@@ -227,6 +249,8 @@ def check_variant(trawl, work, cap, idx, label, kind, blob, timeout, keep):
         probs.append(f"exit status {rc} (expected 0 or 1)")
     if rc is not None:
         probs += stderr_problems(rc, err, (path, name))
+        if kind == "pristine" and rc != 0:
+            probs.append(f"the undamaged capture gives exit status {rc}, expected 0")
         if kind == "trunc" and rc in (0, 1):
             an, why = read_anomalies(out)
             if why:

@@ -947,6 +947,87 @@ def craft_arp():
     expect(fname, "ARP who-has, is-at and a gratuitous ARP (no IP connections at all).", [])
 
 
+def craft_tcp_more():
+    """History letters T and w, and a 5-tuple reused by a second connection."""
+    cap = Capture()
+    t = Tally()
+    cport = 49170
+    conv = TcpConv(cap, eth(), CLI, cport, SRV, SPORT)
+    steps = [(1, "S", b"", {}), (0, "SA", b"", {}), (1, "A", b"", {}), (1, "PA", D10, {}),
+             (1, "PA", D10, {"seq": 1001}),          # same bytes again: a retransmission
+             (0, "A", b"", {"window": 0}),           # zero window advertised by the server
+             (0, "A", b"", {}), (0, "PA", D20, {}), (1, "A", b"", {}),
+             (1, "FA", b"", {}), (0, "FA", b"", {}), (1, "A", b"", {})]
+    for who, fl, d, kw in steps:
+        p = conv.send(bool(who), fl, d, **kw)
+        (t.o if who else t.r)(p)
+    fname = "tcp_retransmit_zero_window.pcap"
+    write_pcap(os.path.join(OUT, fname), LT_ETHERNET, cap.frames)
+    expect(fname, "TCP history letters beyond the handshake: the client's 10 data bytes are sent twice with "
+           "the same sequence number (Zeek: the second is not new data, so no second 'D' but a 'T' from "
+           "DidRxmit) and the server advertises a zero window in a pure ACK ('a' then 'w'; T and w are "
+           "logged on the 1st, 10th, 100th... occurrence). Payload stays 10 bytes (sequence space), packets "
+           "and IP bytes count the retransmission.",
+           [conn("tcp", CLI, cport, SRV, SPORT, conn_state="SF", history="ShADTawdFf", orig_bytes=10,
+                 resp_bytes=20, missed_bytes=0, **t.fields())])
+
+    cap = Capture()
+    cport = 49171
+    exps = []
+    for k, (isn_c, isn_s) in enumerate([(1000, 5000), (900000, 700000)]):
+        t = Tally()
+        if k:
+            cap.now += 2000 * MS
+        conv = TcpConv(cap, eth(), CLI, cport, SRV, SPORT, isn_c=isn_c, isn_s=isn_s)
+        for who, fl, d in [(1, "S", b""), (0, "SA", b""), (1, "A", b""), (1, "PA", D10), (0, "A", b""),
+                           (0, "PA", D20), (1, "A", b""), (1, "FA", b""), (0, "FA", b""), (1, "A", b"")]:
+            p = conv.send(bool(who), fl, d)
+            (t.o if who else t.r)(p)
+        exps.append(conn("tcp", CLI, cport, SRV, SPORT, conn_state="SF", history="ShADadFf", orig_bytes=10,
+                         resp_bytes=20, **t.fields()))
+    fname = "tcp_port_reuse.pcap"
+    write_pcap(os.path.join(OUT, fname), LT_ETHERNET, cap.frames)
+    expect(fname, "The same 5-tuple used by two complete connections 2 s apart (the second SYN has a new "
+           "initial sequence number): Zeek treats the SYN as connection reuse and logs two SF records with "
+           "different uids, 10 packets each.", exps)
+
+
+def craft_pcapng_edge_times():
+    """pcapng timestamps at the edges: a binary if_tsresol (2^-20 s), a packet
+    at time 0 and one whose 64-bit microsecond count does not fit in int64
+    nanoseconds. Readers must not overflow; the ordinary packet keeps its time."""
+    e = "<"
+    out = bytearray(ng_shb(e, [(4, b"trawl craft_captures.py: edge timestamps")]))
+    out += ng_idb(e, LT_ETHERNET, None, name="eth0")    # if 0: microseconds
+    out += ng_idb(e, LT_ETHERNET, 0x80 | 20, name="eth1")  # if 1: 2^-20 s units
+    enc = eth()
+    pkts = []
+    for k, port in enumerate((50950, 50951, 50952)):
+        qd, _ = dns_pair(700 + k)
+        q = IP(src="192.168.11.5", dst="198.51.100.53", id=0x800 + k, ttl=64) / UDP(sport=port, dport=53) / Raw(qd)
+        pkts.append((q, bytes(enc(q, True))))
+
+    def epb_units(ifid, units, data):
+        body = struct.pack(e + "IIIII", ifid, units >> 32, units & 0xFFFFFFFF, len(data), len(data)) + _pad4(data)
+        return ng_block(e, 6, body)
+
+    t_bin = (T0_NS // 10**9) * 2**20 + 2**19   # 1700000000.5 s in 2^-20 s units
+    out += epb_units(1, t_bin, pkts[0][1])
+    out += epb_units(0, 0, pkts[1][1])                    # 1970-01-01
+    out += epb_units(0, 0xFFFFFFFFFFFFFFFF, pkts[2][1])   # ~5.8e5 years of microseconds
+    fname = "pcapng_edge_timestamps.pcapng"
+    with open(os.path.join(OUT, fname), "wb") as f:
+        f.write(out)
+    c = conn("udp", "192.168.11.5", 50950, "198.51.100.53", 53, conn_state="S0", history="D", orig_pkts=1,
+             orig_ip_bytes=ip_len(pkts[0][0]), resp_pkts=0, resp_ip_bytes=0)
+    c["ts_ns"] = T0_NS + 500 * MS
+    expect(fname, "pcapng timestamps at the edges: an interface with a binary if_tsresol (0x94: units of "
+           "2^-20 s) whose packet is at exactly 1700000000.5; a packet at time 0; a packet whose 64-bit "
+           "microsecond count (0xffffffffffffffff) cannot be held in int64 nanoseconds (must be counted as an "
+           "anomaly or clamped, never overflow; run under -DTRAWL_SANITIZE=ON to see UB). Only the first flow "
+           "is checked.", [c], exact=False)
+
+
 def craft_compressed():
     """Compressed copies (content detection: gzip and zstd magic bytes)."""
     import gzip
@@ -971,14 +1052,42 @@ def craft_compressed():
         SIDE[fname] = dict(SIDE["ipv6_ext_frag.pcap"], inputs=[fname],
                            proves="zstd-compressed copy of ipv6_ext_frag.pcap (detected by content); same "
                                   "connections.")
+        # A bulk transfer of ~330 KB of capture (several zstd blocks of at most
+        # 128 KB, so a cut stream still yields whole packets), committed only
+        # compressed (a few KB).
+        cap = Capture()
+        t = Tally()
+        conv = TcpConv(cap, eth(), "192.168.12.5", 51000, "203.0.113.90", 8080)
+        for who, fl, d in [(1, "S", b""), (0, "SA", b""), (1, "A", b"")]:
+            p = conv.send(bool(who), fl, d)
+            (t.o if who else t.r)(p)
+        chunk = (b"trawl bulk transfer, compressible on purpose. " * 22)[:1000]
+        for i in range(300):
+            t.o(conv.c("PA", chunk, dt=1 * MS))
+            if i % 10 == 9:
+                t.r(conv.s("A", dt=1 * MS))
+        for who, fl in [(1, "FA"), (0, "FA"), (1, "A")]:
+            p = conv.send(bool(who), fl)
+            (t.o if who else t.r)(p)
+        plain = os.path.join(OUT, "bulk_tcp.pcap.tmp")
+        write_pcap(plain, LT_ETHERNET, cap.frames)
+        fname = "bulk_tcp.pcap.zst"
+        with open(os.path.join(OUT, fname), "wb") as f:
+            subprocess.run([zstd, "-q", "-19", "--no-progress", "-c", plain], stdout=f, check=True)
+        os.unlink(plain)
+        expect(fname, "zstd-compressed bulk transfer (300 segments of 1000 bytes, ~330 KB of capture in several "
+               "zstd blocks; only the compressed file is committed): one SF connection with 300000 payload "
+               "bytes; the server only ACKs.",
+               [conn("tcp", "192.168.12.5", 51000, "203.0.113.90", 8080, conn_state="SF", history="ShADaFf",
+                     orig_bytes=300000, resp_bytes=0, missed_bytes=0, **t.fields())])
     else:
         print("note: zstd not found, ipv6_ext_frag.pcap.zst left as it is", file=sys.stderr)
         old = os.path.join(OUT, "conn_states.json")
         if os.path.exists(old):
-            with open(old) as f:
-                prev = json.load(f)["files"].get("ipv6_ext_frag.pcap.zst")
-            if prev:
-                SIDE["ipv6_ext_frag.pcap.zst"] = prev
+            for keep in ("ipv6_ext_frag.pcap.zst", "bulk_tcp.pcap.zst"):
+                prev = json.load(open(old))["files"].get(keep)
+                if prev:
+                    SIDE[keep] = prev
 
 
 # --------------------------------------------------------------------------
@@ -1060,6 +1169,8 @@ def build_all():
     craft_classic_variants()
     craft_split()
     craft_arp()
+    craft_tcp_more()
+    craft_pcapng_edge_times()
     craft_compressed()
     side = {
         "generated_by": "tests/tools/craft_captures.py",

@@ -121,7 +121,7 @@ TEST(MergedReader, BadFilesAreReportedOnceAndTheRestIsRead) {
   Bytes cut = pcap_at({2, 5, 8});
   cut.resize(cut.size() - 30);
   std::string truncated = dir.write("4.pcap", cut);
-  // A gzip stream cut in the middle: an error after its first packets.
+  // A gzip stream cut in the middle: its first packets, then an anomaly.
   Bytes big;
   {
     PcapBuilder b;
@@ -129,19 +129,30 @@ TEST(MergedReader, BadFilesAreReportedOnceAndTheRestIsRead) {
     Bytes gz = test::gzip_compress(b.bytes());
     big = test::slice(gz, 0, gz.size() / 2);
   }
-  std::string broken_gz = dir.write("5.pcap.gz", big);
+  std::string cut_gz = dir.write("5.pcap.gz", big);
   std::string empty = dir.write("6.pcap", PcapBuilder().bytes());  // header only: no packets, no error
+  // Corrupt zstd after a few packets: an error after them.
+  Bytes zst;
+  {
+    PcapBuilder b;
+    for (uint32_t s = 1; s < 3000; s += 3) b.record(s, 1, frame(300 + s % 200, static_cast<uint8_t>(s)));
+    zst = test::zstd_compress(b.bytes(), 1);
+    for (size_t i = zst.size() * 9 / 10; i < zst.size(); i += 50) zst[i] ^= 0x33;
+  }
+  std::string corrupt_zst = dir.write("7.pcap.zst", zst);
   core::Anomalies an;
-  MergedReader m({good1, text, missing, truncated, broken_gz, empty}, an);
+  MergedReader m({good1, text, missing, truncated, cut_gz, empty, corrupt_zst}, an);
   auto all = read_all(m);
   EXPECT_EQ(all.last, ReadResult::kEnd);
   ASSERT_EQ(m.errors().size(), 3u);
   EXPECT_EQ(m.errors()[0], text + ": not a pcap or pcapng capture (starts with 68 69 0a 78 79 7a 0a 0a, looks like text)");
   EXPECT_EQ(m.errors()[1], "cannot open " + missing + ": No such file or directory");
-  EXPECT_EQ(m.errors()[2].rfind(broken_gz + ": truncated gzip data after ", 0), 0u) << m.errors()[2];
-  EXPECT_EQ(an.count(kAnomalyTruncatedPacket), 1u);
+  EXPECT_EQ(m.errors()[2].rfind(corrupt_zst + ": corrupt zstd data after ", 0), 0u) << m.errors()[2];
+  EXPECT_EQ(an.count(kAnomalyTruncatedCompressed), 1u);
+  EXPECT_EQ(an.count(kAnomalyCorruptCompressed), 1u);
+  EXPECT_GE(an.count(kAnomalyTruncatedPacket), 1u);  // 4.pcap, and 5.pcap.gz if cut inside a record
   std::vector<uint32_t> from_good, from_truncated;
-  size_t from_gz = 0;
+  size_t from_gz = 0, from_zst = 0;
   int64_t prev = 0;
   for (const auto& p : all.packets) {
     EXPECT_GE(p.ts, prev);
@@ -149,11 +160,14 @@ TEST(MergedReader, BadFilesAreReportedOnceAndTheRestIsRead) {
     if (p.input == 0) from_good.push_back(static_cast<uint32_t>(p.ts / 1000000000));
     if (p.input == 3) from_truncated.push_back(static_cast<uint32_t>(p.ts / 1000000000));
     if (p.input == 4) ++from_gz;
+    if (p.input == 6) ++from_zst;
   }
   EXPECT_EQ(from_good, (std::vector<uint32_t>{1, 4, 7}));
   EXPECT_EQ(from_truncated, (std::vector<uint32_t>{2, 5}));
   EXPECT_GT(from_gz, 100u);
   EXPECT_LT(from_gz, 999u);
+  EXPECT_GT(from_zst, 10u);
+  EXPECT_LT(from_zst, 999u);
   EXPECT_EQ(m.bytes_done(), m.bytes_total());
 }
 

@@ -37,6 +37,7 @@ TEST(Records, ConnJsonHasZeekFields) {
   r.resp_p = 80;
   r.proto = 6;
   r.duration_ns = 2500000;
+  r.has_duration = true;
   r.conn_state = flow::ConnState::kSF;
   r.history = "ShADadFf";
   r.community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";
@@ -44,6 +45,11 @@ TEST(Records, ConnJsonHasZeekFields) {
   r.vlan = 100;
   std::string out;
   append_conn_json(r, out);
+  r.has_duration = false;
+  std::string single;
+  append_conn_json(r, single);
+  EXPECT_EQ(single.find("duration"), std::string::npos);
+  EXPECT_EQ(single.find("orig_bytes"), std::string::npos);
   EXPECT_EQ(out,
             "{\"ts\":1700000000.123457,\"uid\":\"CAbCdEfGhIjKlMnOpQ\",\"id.orig_h\":\"192.0.2.1\",\"id.orig_p\":40000,"
             "\"id.resp_h\":\"198.51.100.2\",\"id.resp_p\":80,\"proto\":\"tcp\",\"duration\":0.002500,"
