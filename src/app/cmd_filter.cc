@@ -75,7 +75,9 @@ int cmd_filter(const Args& args) {
   capture::RawPacket raw;
   decode::DecodedPacket pkt;
 
+  uint16_t first_linktype = 1;
   while (reader.next(raw) == capture::ReadResult::kPacket) {
+    if (stats.packets == 0) first_linktype = raw.linktype;
     ++stats.packets;
     if (!args.bpf.empty()) {
       if (!bpf_checked) {
@@ -133,7 +135,7 @@ int cmd_filter(const Args& args) {
   if (!writer_open) {
     // No packet matched: still write an empty capture so scripts find a file.
     std::string err;
-    if (!writer.open(args.write_path, 1, err)) {
+    if (!writer.open(args.write_path, first_linktype, err)) {
       std::fprintf(stderr, "trawl filter: %s\n", err.c_str());
       return 2;
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <string>
 
 namespace trawl::core {
@@ -16,8 +17,18 @@ struct Timestamp {
   constexpr int64_t sec() const { return ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000); }
 
   friend constexpr auto operator<=>(Timestamp, Timestamp) = default;
-  friend constexpr Timestamp operator+(Timestamp a, int64_t d) { return {a.ns + d}; }
-  friend constexpr int64_t operator-(Timestamp a, Timestamp b) { return a.ns - b.ns; }
+  // Saturating: hostile captures carry timestamps at the ends of the range,
+  // and deadlines computed from them must not wrap around.
+  friend constexpr Timestamp operator+(Timestamp a, int64_t d) {
+    int64_t r = 0;
+    if (__builtin_add_overflow(a.ns, d, &r)) return {d > 0 ? INT64_MAX : INT64_MIN};
+    return {r};
+  }
+  friend constexpr int64_t operator-(Timestamp a, Timestamp b) {
+    int64_t r = 0;
+    if (__builtin_sub_overflow(a.ns, b.ns, &r)) return a.ns > b.ns ? INT64_MAX : INT64_MIN;
+    return r;
+  }
 };
 
 constexpr int64_t kNsPerSec = 1000000000;

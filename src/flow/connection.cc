@@ -159,7 +159,7 @@ void Connection::init(const PacketKey& pk, const decode::DecodedPacket& pkt, cor
   first_code_ = static_cast<uint8_t>(pkt.dport);
   first_sport_ = pkt.sport;
   first_dport_ = pkt.dport;
-  start_ = last_ = t;
+  start_ = last_ = seen_last_ = t;
   first_index_ = pkt.index;
   if (pkt.vlan_count >= 1) {
     has_vlan_ = true;
@@ -255,6 +255,7 @@ void Connection::count_packet(Endpoint& ep, const decode::DecodedPacket& pkt) {
 // Packets
 
 void Connection::packet(const decode::DecodedPacket& pkt, uint8_t side, core::Timestamp t, const FlowConfig& cfg) {
+  if (t > seen_last_) seen_last_ = t;
   Endpoint& ep = ep_[side];
   switch (transport_) {
     case Transport::kTcp:
@@ -780,7 +781,7 @@ void Connection::to_record(ConnRecord& rec) const {
   const uint8_t o = orig_side_;
   const uint8_t r = orig_side_ ^ 1;
   rec.ts = start_;
-  rec.last_ts = last_;
+  rec.last_ts = seen_last_;
   rec.first_index = first_index_;
   rec.uid = make_conn_uid(first_index_, key_, start_);
   rec.orig_h = key_address(key_, o);

@@ -166,6 +166,9 @@ class Connection {
   bool tcp_long_timeout_ = false;  // handshake done: tcp_inactivity_timeout applies
   uint32_t hist_seen_ = 0;
   core::Timestamp last_;
+  // Time of the last packet of any kind; last_ (which ends duration) stops
+  // at the close as Zeek's does, this one does not (pcap extracts need it).
+  core::Timestamp seen_last_;
   int64_t attempt_deadline_ = kNever;
   int64_t close_deadline_ = kNever;
   Endpoint ep_[2];
