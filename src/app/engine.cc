@@ -252,6 +252,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
       open_batches[shard]->packets.push_back(pkt);
       if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
     }
+    decoder.finish();  // datagrams still missing fragments are counted
     if (threaded) {
       for (unsigned i = 0; i < shards; ++i) {
         open_batches[i]->end = true;

@@ -17,7 +17,7 @@ timestamps (to the nanosecond; tcpdump keeps nanoseconds with
 bytes (tshark's frame.md5_hash).
 
 `--host X` is compared with tcpdump 'host X' on captures whose IP packets are
-plain (no VLAN/MPLS/PPPoE tag, no tunnel): there both mean "IP source or
+plain (no VLAN/MPLS/PPPoE tag, no tunnel, no IPv6 extension header): there both mean "IP source or
 destination is X" (tcpdump's 'host' also matches ARP packets that carry X).
 On encapsulated captures tcpdump's 'host' only looks at the outer header while
 trawl's --host looks at the inner addresses (its documented meaning), so the
@@ -113,7 +113,10 @@ def capture_profile(cap):
             if stop in toks:
                 cut = min(cut, toks.index(stop))
         outer = toks[:cut]
+        # BPF's 'tcp'/'port' only see a transport header right after the IP
+        # header, so IPv6 extension headers make tcpdump no reference either.
         if any(t in outer for t in ("vlan", "ieee8021ad", "mpls", "pppoes", "gre", "vxlan")) or \
+                any(t.startswith("ipv6.") for t in outer) or \
                 (outer.count("ip") + outer.count("ipv6")) > 1:
             plain = False
         # innermost IP layer outside ICMP quotations
