@@ -111,9 +111,11 @@ int cmd_analyze(const Args& in) {
   engine.on_conn = [&](const flow::ConnRecord& r) {
     output::append_conn_json(r, conn_buf);
     conn_file.write_buffered(conn_buf);
-    talkers.add(r);
-    services.add(r);
-    ++by_proto[r.proto];
+    if (!args.quiet) {  // only the summary needs these
+      talkers.add(r);
+      services.add(r);
+      ++by_proto[r.proto];
+    }
   };
   engine.on_packet = [&](const decode::DecodedPacket& p) {
     if (p.l3 != decode::L3::kArp) return;

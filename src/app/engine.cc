@@ -1,5 +1,6 @@
 #include "app/engine.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -117,18 +118,25 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   stats.inputs = capture::expand_inputs(inputs, expand_errors);
   stats.input_errors = expand_errors;
 
-  capture::MergedReader reader(stats.inputs, stats.anomalies);
+  // --threads N: N flow-table shards. N = 1 runs everything on the calling
+  // thread; N >= 2 gives each shard a thread, and compressed inputs are
+  // decompressed on a read-ahead thread (docs/adr/0001).
+  const unsigned threads = std::max(1u, options_.threads);
+  capture::MergedReader reader(stats.inputs, stats.anomalies, threads >= 2);
   decode::Decoder decoder(stats.anomalies, options_.decode);
   Progress progress(options_.progress);
 
-  const unsigned shards = std::max(1u, options_.threads);
+  const unsigned shards = threads;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<Batch>> open_batches;
   for (unsigned i = 0; i < shards; ++i) workers.push_back(std::make_unique<Worker>(options_));
   const bool threaded = shards > 1;
   if (threaded) {
     for (auto& w : workers) {
-      w->thread = std::thread([wp = w.get()] { wp->run(); });
+      w->thread = std::thread([wp = w.get()] {
+        pthread_setname_np(pthread_self(), "trawl-flow");
+        wp->run();
+      });
       open_batches.push_back(std::make_unique<Batch>());
       open_batches.back()->packets.reserve(kBatchPackets);
     }
@@ -262,7 +270,10 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   };
 
   if (threaded) {
-    std::thread reading(read_all);
+    std::thread reading([&] {
+      pthread_setname_np(pthread_self(), "trawl-read");
+      read_all();
+    });
     merge_reports();
     reading.join();
     for (auto& w : workers) w->thread.join();

@@ -39,7 +39,7 @@ struct MergedReader::Impl {
     return a.index > b.index;
   }
 
-  Impl(std::vector<std::string> p, core::Anomalies& a) : anomalies(a), paths(std::move(p)) {
+  Impl(std::vector<std::string> p, core::Anomalies& a, bool ra) : anomalies(a), paths(std::move(p)), read_ahead(ra) {
     sizes.resize(paths.size(), 0);
     for (size_t i = 0; i < paths.size(); ++i) {
       std::error_code ec;
@@ -93,7 +93,10 @@ struct MergedReader::Impl {
     std::string err;
     Open o;
     o.index = p.index;
-    o.reader = open_capture_file(paths[p.index], static_cast<uint16_t>(p.index), anomalies, err, buffer);
+    // Read-ahead threads only for a file read alone (the common case, and
+    // split captures opened one after the other), never one per open file.
+    o.reader = open_capture_file(paths[p.index], static_cast<uint16_t>(p.index), anomalies, err, buffer,
+                                 read_ahead && heap.empty());
     if (!o.reader) {
       errors.push_back(err);
       done_bytes += sizes[p.index];
@@ -119,6 +122,19 @@ struct MergedReader::Impl {
     // The packet handed out last time stays valid until now: only now may its
     // reader move on.
     if (have_current) {
+      // Fast path: the only file left is the one we read from; no heap work.
+      if (heap.empty() && next_pending >= pending.size()) {
+        ReadResult res = current.reader->next(current.pkt);
+        if (res == ReadResult::kPacket) {
+          out = current.pkt;
+          return res;
+        }
+        have_current = false;
+        if (res == ReadResult::kError) errors.push_back(current.reader->error());
+        done_bytes += sizes[current.index];
+        current = Open{};
+        return ReadResult::kEnd;
+      }
       have_current = false;
       advance(std::move(current));
     }
@@ -144,6 +160,7 @@ struct MergedReader::Impl {
 
   core::Anomalies& anomalies;
   std::vector<std::string> paths;
+  bool read_ahead = false;
   std::vector<uint64_t> sizes;
   std::vector<std::string> errors;
   std::string error;  // per-file errors go to errors; the merge itself never fails
@@ -157,8 +174,8 @@ struct MergedReader::Impl {
   uint64_t total_bytes = 0;
 };
 
-MergedReader::MergedReader(std::vector<std::string> paths, core::Anomalies& anomalies)
-    : impl_(std::make_unique<Impl>(std::move(paths), anomalies)) {}
+MergedReader::MergedReader(std::vector<std::string> paths, core::Anomalies& anomalies, bool read_ahead)
+    : impl_(std::make_unique<Impl>(std::move(paths), anomalies, read_ahead)) {}
 MergedReader::~MergedReader() = default;
 ReadResult MergedReader::next(RawPacket& out) { return impl_->next(out); }
 const std::string& MergedReader::error() const { return impl_->error; }

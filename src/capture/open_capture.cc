@@ -4,6 +4,7 @@
 
 #include "capture/byte_source.h"
 #include "capture/capture_file.h"
+#include "capture/read_ahead_source.h"
 #include "capture/input_buffer.h"
 #include "capture/pcap_reader.h"
 #include "capture/pcapng_reader.h"
@@ -57,10 +58,13 @@ std::string describe_start(core::ByteView head) {
 
 std::unique_ptr<PacketReader> open_capture_buffered(std::unique_ptr<ByteSource> source, std::string name,
                                                     uint16_t input_index, core::Anomalies& anomalies, std::string& err,
-                                                    size_t buffer_size) {
+                                                    size_t buffer_size, bool read_ahead) {
   Compression kind = Compression::kNone;
   auto src = decompress_by_magic(std::move(source), name, err, &kind);
   if (!src) return nullptr;
+  // Only compressed inputs: for a plain file the kernel's copy is cheaper
+  // than handing buffers between threads (measured, docs/adr/0001).
+  if (read_ahead && kind != Compression::kNone) src = make_read_ahead(std::move(src));
   auto in = std::make_unique<InputBuffer>(std::move(src), buffer_size);
   const uint8_t* h = in->peek(4);
   if (!h) {
@@ -91,10 +95,11 @@ std::unique_ptr<PacketReader> open_capture_buffered(std::unique_ptr<ByteSource> 
 }
 
 std::unique_ptr<PacketReader> open_capture_file(const std::string& path, uint16_t input_index,
-                                                core::Anomalies& anomalies, std::string& err, size_t buffer_size) {
+                                                core::Anomalies& anomalies, std::string& err, size_t buffer_size,
+                                                bool read_ahead) {
   auto file = open_file_source(path, err);
   if (!file) return nullptr;
-  return open_capture_buffered(std::move(file), path, input_index, anomalies, err, buffer_size);
+  return open_capture_buffered(std::move(file), path, input_index, anomalies, err, buffer_size, read_ahead);
 }
 
 std::unique_ptr<PacketReader> open_capture(const std::string& path, uint16_t input_index, core::Anomalies& anomalies,

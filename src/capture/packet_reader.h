@@ -71,7 +71,9 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& args, std
 // through errors() and skipped; the others are still read.
 class MergedReader : public PacketReader {
  public:
-  MergedReader(std::vector<std::string> paths, core::Anomalies& anomalies);
+  // read_ahead: decompress compressed files on a helper thread, ahead of the
+  // caller (for multi-threaded runs).
+  MergedReader(std::vector<std::string> paths, core::Anomalies& anomalies, bool read_ahead = false);
   ~MergedReader() override;
   ReadResult next(RawPacket& out) override;
   const std::string& error() const override;

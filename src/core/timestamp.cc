@@ -1,7 +1,6 @@
 #include "core/timestamp.h"
 
-#include <cinttypes>
-#include <cstdio>
+#include <charconv>
 
 namespace trawl::core {
 
@@ -13,8 +12,16 @@ std::string format_micros(int64_t ns) {
   uint64_t mag = neg ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
   uint64_t us = (mag + 500) / 1000;
   char buf[48];
-  std::snprintf(buf, sizeof buf, "%s%" PRIu64 ".%06" PRIu64, neg ? "-" : "", us / 1000000, us % 1000000);
-  return buf;
+  char* p = buf;
+  if (neg) *p++ = '-';
+  p = std::to_chars(p, buf + 30, us / 1000000).ptr;
+  *p++ = '.';
+  uint64_t frac = us % 1000000;
+  for (int i = 5; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + frac % 10);
+    frac /= 10;
+  }
+  return std::string(buf, static_cast<size_t>(p + 6 - buf));
 }
 }  // namespace
 

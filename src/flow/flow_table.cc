@@ -322,23 +322,29 @@ void FlowTable::flush() { impl_->flush(); }
 uint64_t FlowTable::live_flows() const { return impl_->live; }
 uint64_t FlowTable::evicted() const { return impl_->evicted; }
 
+namespace {
+// Hash of one end of a flow (address and port). Ends are combined by addition,
+// which is symmetric, so both directions of a flow give the same value.
+inline uint64_t end_hash(const uint8_t* addr16, uint16_t port) {
+  uint64_t w0;
+  uint64_t w1;
+  std::memcpy(&w0, addr16, 8);
+  std::memcpy(&w1, addr16 + 8, 8);
+  return core::mix64((w0 * 0x9e3779b97f4a7c15ull) ^ (w1 * 0xc2b2ae3d27d4eb4full) ^ (uint64_t{port} << 1));
+}
+}  // namespace
+
 uint64_t symmetric_flow_hash(const decode::DecodedPacket& pkt) {
-  // Both directions must hash alike: order the two (address, port) ends.
-  struct {
-    uint8_t a[16];
-    uint8_t b[16];
-    uint16_t pa;
-    uint16_t pb;
-    uint8_t proto;
-    uint8_t pad[3];
-  } buf{};
-  core::IpAddress x;
-  core::IpAddress y;
   uint16_t px = 0;
   uint16_t py = 0;
+  uint64_t proto = 0;
+  const uint8_t* x;
+  const uint8_t* y;
+  uint8_t m1[16] = {};
+  uint8_t m2[16] = {};
   if (pkt.l3 == decode::L3::kIpv4 || pkt.l3 == decode::L3::kIpv6) {
-    x = pkt.src;
-    y = pkt.dst;
+    x = pkt.src.bytes().data();
+    y = pkt.dst.bytes().data();
     Transport tr = transport_of(pkt.ip_proto);
     if ((tr == Transport::kTcp || tr == Transport::kUdp) && pkt.has_l4) {
       px = pkt.sport;
@@ -347,26 +353,17 @@ uint64_t symmetric_flow_hash(const decode::DecodedPacket& pkt) {
     // ICMP hashes on addresses and protocol so a request and its reply (and
     // errors about the pair) land on the same shard; other protocols on the
     // addresses only.
-    if (tr != Transport::kOther) buf.proto = pkt.ip_proto;
+    if (tr != Transport::kOther) proto = pkt.ip_proto;
   } else if (pkt.l3 == decode::L3::kArp) {
-    x = pkt.arp.sender_ip;
-    y = pkt.arp.target_ip;
+    x = pkt.arp.sender_ip.bytes().data();
+    y = pkt.arp.target_ip.bytes().data();
   } else {
-    uint8_t m1[16] = {};
-    uint8_t m2[16] = {};
     std::memcpy(m1, pkt.src_mac.data(), 6);
     std::memcpy(m2, pkt.dst_mac.data(), 6);
-    x = core::IpAddress::v6(m1);
-    y = core::IpAddress::v6(m2);
+    x = m1;
+    y = m2;
   }
-  bool swap = y < x || (x == y && py < px);
-  const core::IpAddress& lo = swap ? y : x;
-  const core::IpAddress& hi = swap ? x : y;
-  std::memcpy(buf.a, lo.bytes().data(), 16);
-  std::memcpy(buf.b, hi.bytes().data(), 16);
-  buf.pa = swap ? py : px;
-  buf.pb = swap ? px : py;
-  return core::hash_bytes(&buf, sizeof buf);
+  return core::mix64(end_hash(x, px) + end_hash(y, py) + proto);
 }
 
 }  // namespace trawl::flow
