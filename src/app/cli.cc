@@ -41,7 +41,8 @@ const char kUsage[] =
     "  -q, --quiet        analyze: no terminal summary\n"
     "  --no-progress      never draw the progress bar\n"
     "\n"
-    "exit status: 0 success, 1 some input could not be read (the rest was processed), 2 usage error\n";
+    "exit status: 0 success, 1 some input could not be read (the rest was processed), 2 usage error,\n"
+    "             3 output could not be written\n";
 
 bool parse_uint(std::string_view s, uint64_t& out) {
   if (s.empty()) return false;

@@ -73,6 +73,10 @@ void print_summary(const Args& args, const RunStats& st, const Talkers& talkers,
                 static_cast<unsigned long long>(st.malformed_packets),
                 static_cast<unsigned long long>(st.other_packets));
   }
+  if (st.outliers) {
+    std::printf("packets skipped for a damaged timestamp (far ahead of the rest): %llu\n",
+                static_cast<unsigned long long>(st.outliers));
+  }
   if (st.evicted_flows) {
     std::printf("connections ended early because --max-flows was reached: %llu\n",
                 static_cast<unsigned long long>(st.evicted_flows));
@@ -142,13 +146,13 @@ int cmd_analyze(const Args& in) {
   for (auto* f : {&conn_file, &arp_file}) {
     if (!f->close()) {
       std::fprintf(stderr, "trawl analyze: %s\n", f->error().c_str());
-      status = 2;
+      status = 3;
     }
   }
   std::string stats_error;
   if (!write_stats_json((std::filesystem::path(args.out_dir) / "stats.json").string(), stats, stats_error)) {
     std::fprintf(stderr, "trawl analyze: %s\n", stats_error.c_str());
-    status = 2;
+    status = 3;
   }
   if (!args.quiet) print_summary(args, stats, talkers, services, arp_lines, by_proto);
   return status;

@@ -95,20 +95,23 @@ int cmd_filter(const Args& args) {
     if (host || target) {
       decode::DecodeStatus ds = decoder.decode(raw, pkt);
       bool ip = pkt.l3 == decode::L3::kIpv4 || pkt.l3 == decode::L3::kIpv6;
-      bool keep = false;
+      // Every criterion given must match (as with BPF, which is ANDed too).
+      bool keep = true;
       if (host) {
         keep = (ip && (pkt.src == *host || pkt.dst == *host)) ||
                (pkt.l3 == decode::L3::kArp && (pkt.arp.sender_ip == *host || pkt.arp.target_ip == *host));
       }
-      if (target && ip && raw.ts >= target->ts && raw.ts <= target->last_ts) {
-        if (ds == decode::DecodeStatus::kConsumed) {
-          // A fragment held for reassembly: keep it if it is between the
-          // connection's hosts with its protocol (ports are not known yet).
-          keep = keep || (pkt.ip_proto == target->proto &&
-                          ((pkt.src == target->orig_h && pkt.dst == target->resp_h) ||
-                           (pkt.src == target->resp_h && pkt.dst == target->orig_h)));
-        } else {
-          keep = keep || same_endpoints(pkt, *target);
+      if (keep && target) {
+        keep = false;
+        if (ip && raw.ts >= target->ts && raw.ts <= target->last_ts) {
+          if (ds == decode::DecodeStatus::kConsumed) {
+            // A fragment held for reassembly: keep it if it is between the
+            // connection's hosts with its protocol (ports are not known yet).
+            keep = pkt.ip_proto == target->proto && ((pkt.src == target->orig_h && pkt.dst == target->resp_h) ||
+                                                     (pkt.src == target->resp_h && pkt.dst == target->orig_h));
+          } else {
+            keep = same_endpoints(pkt, *target);
+          }
         }
       }
       if (!keep) continue;
@@ -132,17 +135,25 @@ int cmd_filter(const Args& args) {
     }
     ++written;
   }
+  if (!args.bpf.empty() && !bpf_checked) {
+    // No packet to compile against: still refuse a malformed expression.
+    std::string err;
+    if (!bpf.compile(args.bpf, 1, capture::PcapWriter::kSnaplen, err)) {
+      std::fprintf(stderr, "trawl filter: bad filter expression '%s': %s\n", args.bpf.c_str(), err.c_str());
+      return 2;
+    }
+  }
   if (!writer_open) {
     // No packet matched: still write an empty capture so scripts find a file.
     std::string err;
     if (!writer.open(args.write_path, first_linktype, err)) {
       std::fprintf(stderr, "trawl filter: %s\n", err.c_str());
-      return 2;
+      return 3;
     }
   }
   if (!writer.close()) {
     std::fprintf(stderr, "trawl filter: %s\n", writer.error().c_str());
-    return 2;
+    return 3;
   }
   for (const auto& e : bpf.errors()) std::fprintf(stderr, "trawl filter: %s\n", e.c_str());
   for (const auto& e : reader.errors()) stats.input_errors.push_back(e);

@@ -1,5 +1,7 @@
 // trawl flows / talkers / hosts: the old scripts' outputs, from conn records.
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "app/aggregates.h"
@@ -84,8 +86,12 @@ class RowWriter {
 std::string u(uint64_t v) { return std::to_string(v); }
 
 int finish(const RunStats& stats) {
-  std::fflush(stdout);
-  return report_input_errors(stats);
+  int status = report_input_errors(stats);
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "trawl: writing the output failed: %s\n", std::strerror(errno));
+    return 3;
+  }
+  return status;
 }
 
 }  // namespace

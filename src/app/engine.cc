@@ -24,10 +24,15 @@ using flow::ConnRecord;
 
 // Orders one flush group: by first packet time, then by first packet index
 // (unique per connection), so the order never depends on which shard ran it.
-void sort_group(std::vector<ConnRecord>& group) {
-  std::sort(group.begin(), group.end(), [](const ConnRecord& a, const ConnRecord& b) {
-    if (a.ts != b.ts) return a.ts < b.ts;
-    return a.first_index < b.first_index;
+// Sorts pointers: records are large and moving them showed in profiles.
+void sorted_view(const std::vector<const std::vector<ConnRecord>*>& parts, std::vector<const ConnRecord*>& order) {
+  order.clear();
+  for (const auto* part : parts) {
+    for (const auto& r : *part) order.push_back(&r);
+  }
+  std::sort(order.begin(), order.end(), [](const ConnRecord* a, const ConnRecord* b) {
+    if (a->ts != b->ts) return a->ts < b->ts;
+    return a->first_index < b->first_index;
   });
 }
 
@@ -110,6 +115,8 @@ struct Worker {
 
 constexpr size_t kBatchPackets = 512;
 
+const core::AnomalyId kTimestampOutlier{"capture.timestamp_outlier"};
+
 }  // namespace
 
 bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
@@ -146,25 +153,29 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   // what that shard finished between ticks k-1 and k. In threaded mode the
   // calling thread merges and runs on_conn while another thread reads.
   uint64_t connections = 0;
-  auto emit_group = [&](std::vector<ConnRecord>& group) {
-    sort_group(group);
-    connections += group.size();
+  std::vector<const ConnRecord*> order;
+  auto emit_parts = [&](const std::vector<const std::vector<ConnRecord>*>& parts) {
+    sorted_view(parts, order);
+    connections += order.size();
     if (on_conn) {
-      for (const auto& r : group) on_conn(r);
+      for (const ConnRecord* r : order) on_conn(*r);
     }
+  };
+  auto emit_group = [&](std::vector<ConnRecord>& group) {
+    emit_parts({&group});
     group.clear();
   };
   auto merge_reports = [&] {
-    std::vector<ConnRecord> group;
+    std::vector<Report> tick_reports(shards);
+    std::vector<const std::vector<ConnRecord>*> parts(shards);
     for (;;) {
       bool last = false;
       for (unsigned i = 0; i < shards; ++i) {
-        Report r = workers[i]->out.pop();
-        last = r.end;
-        group.insert(group.end(), std::make_move_iterator(r.records.begin()),
-                     std::make_move_iterator(r.records.end()));
+        tick_reports[i] = workers[i]->out.pop();
+        last = tick_reports[i].end;
+        parts[i] = &tick_reports[i].records;
       }
-      emit_group(group);
+      emit_parts(parts);
       if (last) return;
     }
   };
@@ -198,40 +209,38 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     core::Timestamp next_tick{0};
     const int64_t tick_ns = std::max<int64_t>(options_.tick_ns, 1);
 
-    for (;;) {
-      capture::ReadResult rr = reader.next(raw);
-      if (rr != capture::ReadResult::kPacket) break;
-      ++stats.packets;
-      stats.wire_bytes += raw.wirelen;
-      stats.captured_bytes += raw.caplen;
-      if (raw.linktype < linktype_counts.size()) {
-        ++linktype_counts[raw.linktype];
-      } else {
-        ++stats.linktypes[raw.linktype];
-      }
-      if ((stats.packets & 0xffff) == 0) progress.update(reader.bytes_done(), reader.bytes_total(), stats.packets);
+    // A packet far ahead of the clock is held back until the next one says
+    // whether time really jumped (a new file, a long gap) or the timestamp
+    // is damaged; a damaged one would otherwise expire every connection.
+    bool held = false;
+    capture::RawPacket held_raw;
+    std::vector<uint8_t> held_bytes;
+    auto outlier = [&](const capture::RawPacket& r) {
+      return have_clock && r.ts - clock > options_.outlier_ns;
+    };
 
+    auto handle = [&](const capture::RawPacket& rp) {
       // Packet-time clock: never goes backwards, drives expiry and flushes.
       if (!have_clock) {
         have_clock = true;
-        clock = raw.ts;
-        next_tick = raw.ts + tick_ns;
-        stats.first_ts = raw.ts;
-      } else if (raw.ts > clock) {
-        clock = raw.ts;
+        clock = rp.ts;
+        next_tick = rp.ts + tick_ns;
+        stats.first_ts = rp.ts;
+      } else if (rp.ts > clock) {
+        clock = rp.ts;
       }
-      if (raw.ts < stats.first_ts) stats.first_ts = raw.ts;
-      if (raw.ts > stats.last_ts) stats.last_ts = raw.ts;
+      if (rp.ts < stats.first_ts) stats.first_ts = rp.ts;
+      if (rp.ts > stats.last_ts) stats.last_ts = rp.ts;
       if (clock >= next_tick) {
         tick(clock);
         next_tick = clock + tick_ns;
       }
 
-      decode::DecodeStatus ds = decoder.decode(raw, pkt);
+      decode::DecodeStatus ds = decoder.decode(rp, pkt);
       pkt.index = index++;
       if (ds == decode::DecodeStatus::kConsumed) {
         ++stats.fragments_held;
-        continue;
+        return;
       }
       if (ds == decode::DecodeStatus::kMalformed) ++stats.malformed_packets;
       switch (pkt.l3) {
@@ -247,11 +256,11 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
           break;
       }
       if (on_packet) on_packet(pkt);
-      if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) continue;
+      if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) return;
 
       if (!threaded) {
         workers[0]->table.process(pkt);
-        continue;
+        return;
       }
       // Payload views point into the reader's buffer, which the next read
       // reuses; workers get headers only until analyzers need payload.
@@ -259,6 +268,42 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
       unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
       open_batches[shard]->packets.push_back(pkt);
       if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
+    };
+
+    for (;;) {
+      capture::ReadResult rr = reader.next(raw);
+      if (rr != capture::ReadResult::kPacket) break;
+      ++stats.packets;
+      stats.wire_bytes += raw.wirelen;
+      stats.captured_bytes += raw.caplen;
+      if (raw.linktype < linktype_counts.size()) {
+        ++linktype_counts[raw.linktype];
+      } else {
+        ++stats.linktypes[raw.linktype];
+      }
+      if ((stats.packets & 0xffff) == 0) progress.update(reader.bytes_done(), reader.bytes_total(), stats.packets);
+
+      if (held) [[unlikely]] {
+        held = false;
+        if (raw.ts - held_raw.ts > -options_.outlier_ns) {
+          handle(held_raw);  // the next packet is near it: time did jump
+        } else {
+          stats.anomalies.add(kTimestampOutlier);
+          ++stats.outliers;
+        }
+      }
+      if (outlier(raw)) [[unlikely]] {
+        held = true;
+        held_bytes.assign(raw.data, raw.data + raw.caplen);
+        held_raw = raw;
+        held_raw.data = held_bytes.data();
+        continue;
+      }
+      handle(raw);
+    }
+    if (held) {
+      stats.anomalies.add(kTimestampOutlier);
+      ++stats.outliers;
     }
     decoder.finish();  // datagrams still missing fragments are counted
     if (threaded) {

@@ -24,6 +24,9 @@ struct EngineOptions {
   decode::DecoderLimits decode;
   bool progress = false;       // draw a progress bar on stderr
   int64_t tick_ns = 1000000000;  // how often (packet time) finished connections are flushed
+  // A packet this far ahead of the packet clock, followed by one that is not,
+  // has a damaged timestamp: counted (capture.timestamp_outlier) and skipped.
+  int64_t outlier_ns = 86400LL * 1000000000;
 };
 
 struct RunStats {
@@ -35,6 +38,7 @@ struct RunStats {
   uint64_t other_packets = 0;   // neither IP nor ARP
   uint64_t malformed_packets = 0;
   uint64_t fragments_held = 0;  // fragments consumed into reassembly
+  uint64_t outliers = 0;        // packets skipped for a damaged (far-future) timestamp
   uint64_t connections = 0;
   uint64_t evicted_flows = 0;
   core::Timestamp first_ts{0};

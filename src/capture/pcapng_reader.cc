@@ -1,5 +1,6 @@
 #include "capture/pcapng_reader.h"
 
+#include <algorithm>
 #include <limits>
 
 #include "capture/capture_anomalies.h"
@@ -161,7 +162,10 @@ ReadResult PcapngReader::next(RawPacket& out) {
       swap = order == 2;
     }
     uint32_t len = rd32(h + 4, swap);
-    if (len > kMaxBlockLength || len < 12 || len % 4 != 0) [[unlikely]] {
+    // Each known block type has its own minimum length; below it the block's
+    // fields would be read from past its end.
+    uint32_t min_len = std::max<uint32_t>(12, min_block_length(type));
+    if (len > kMaxBlockLength || len < min_len || len % 4 != 0) [[unlikely]] {
       if (ReadResult r = damaged(len > kMaxBlockLength ? kAnomalyImpossibleLength : kAnomalyPcapngCorruptBlock);
           r != ReadResult::kPacket)
         return r;

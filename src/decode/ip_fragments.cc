@@ -1,5 +1,7 @@
 #include "decode/ip_fragments.h"
 
+#include <cstdint>
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -252,7 +254,8 @@ FragmentResult IpFragments::add(const FragmentInfo& f, const DecodedPacket& pkt,
     d.ttl = f.ttl;
   }
   if (d.count < 0xffff) ++d.count;
-  d.ip_bytes += f.ip_len;
+  // Saturating: duplicates of one datagram (counted too) must not wrap it.
+  d.ip_bytes = d.ip_bytes > UINT32_MAX - f.ip_len ? UINT32_MAX : d.ip_bytes + f.ip_len;
 
   if (!complete(d)) return FragmentResult::kStored;
 
