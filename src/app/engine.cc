@@ -91,7 +91,7 @@ struct Worker {
   std::vector<ConnRecord> pending;
   flow::FlowTable table;
   Channel<std::unique_ptr<Batch>> in{64};
-  Channel<Report> out{1 << 20};
+  Channel<Report> out{2};  // bounded: a shard waits when the writer is behind
   std::thread thread;
 
   void run() {
@@ -136,7 +136,11 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   const unsigned shards = threads;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<std::unique_ptr<Batch>> open_batches;
-  for (unsigned i = 0; i < shards; ++i) workers.push_back(std::make_unique<Worker>(options_));
+  // --max-flows is a budget for the whole run: each shard gets its share, so
+  // memory does not grow with the thread count.
+  EngineOptions shard_options = options_;
+  shard_options.flow.max_flows = std::max<uint64_t>(1, (options_.flow.max_flows + shards - 1) / shards);
+  for (unsigned i = 0; i < shards; ++i) workers.push_back(std::make_unique<Worker>(shard_options));
   const bool threaded = shards > 1;
   if (threaded) {
     for (auto& w : workers) {

@@ -25,7 +25,10 @@ struct FlowConfig {
   int64_t tcp_attempt_delay_ns = 5LL * 1000000000;  // unanswered SYN: S0 after 5 s
   // Live flows per table; a new flow beyond it first evicts (emits) the least
   // recently active one, counted as anomaly "flow.evicted".
-  uint64_t max_flows = 1000000;
+  // Live connections in this table. A connection costs about 0.8 KB (table
+  // entry plus its record at the end), so the default bounds a flood of
+  // spoofed flows to roughly 160 MB, as Suricata's flow memcap does.
+  uint64_t max_flows = 200000;
   // A TCP connection whose packets all failed their checksum never leaves
   // the INACTIVE state; Zeek's expire timer (tcp_SYN_timeout, then every
   // tcp_session_timer) drops it 5-11 s later. We use this one delay.
