@@ -1,0 +1,325 @@
+#include "analyzers/dns/dns_message.h"
+
+#include <arpa/inet.h>
+
+#include <string_view>
+
+namespace trawl::analyzers::dns {
+
+namespace {
+
+using core::ByteView;
+using core::Cursor;
+
+constexpr size_t kHeaderLen = 12;
+constexpr size_t kMaxNameWire = 255;  // RFC 1035 2.3.4, length bytes included
+
+enum class Step { kOk, kTruncated, kError };
+
+// Zeek keeps printable ASCII and writes every other byte as \xNN (lower-case
+// hex); names are additionally lower-cased (ASCII only, as Zeek's isupper/tolower).
+void append_escaped(std::string& out, ByteView bytes, bool lower) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (uint8_t b : bytes) {
+    if (b < 0x20 || b >= 0x7f) {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0x0f];
+    } else if (lower && b >= 'A' && b <= 'Z') {
+      out += static_cast<char>(b - 'A' + 'a');
+    } else {
+      out += static_cast<char>(b);
+    }
+  }
+}
+
+class Parser {
+ public:
+  Parser(ByteView msg, DnsMessage& out, core::Anomalies& anomalies, const DnsLimits& limits)
+      : msg_(msg), out_(out), anomalies_(anomalies), limits_(limits) {}
+
+  ParseResult run();
+
+ private:
+  // Reads the name at `pos`; its in-place part must end by `end` (the rdata
+  // end when `in_rdata`, else the message end). On success `pos` is the byte
+  // after the in-place part. Pointers must point strictly before themselves,
+  // and a name reached through a pointer must end before that pointer, so
+  // every chain terminates; the jump cap bounds the work per name.
+  Step read_name(size_t& pos, size_t end, bool in_rdata, std::string& out);
+  Step parse_question(Cursor& c, DnsQuestion& q);
+  Step parse_record(Cursor& c, DnsRecord& rr, bool additional);
+  void parse_rdata(DnsRecord& rr, size_t start, size_t end);
+  // Parses `count` records into `into` (at most the limit kept).
+  Step parse_section(Cursor& c, uint16_t count, std::vector<DnsRecord>& into, bool additional);
+  Step name_error(const core::AnomalyId& id) {
+    anomalies_.add(id);
+    return Step::kError;
+  }
+
+  ByteView msg_;
+  DnsMessage& out_;
+  core::Anomalies& anomalies_;
+  const DnsLimits& limits_;
+  size_t txt_bytes_ = 0;
+  bool dropped_ = false;    // a limit dropped entries
+  bool malformed_ = false;  // bad rdata that could be skipped
+};
+
+Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out) {
+  out.clear();
+  size_t p = pos;
+  size_t limit = end;
+  size_t resume = 0;
+  bool jumped = false;
+  uint32_t jumps = 0;
+  size_t wire = 1;  // the root label
+  // Ran into `limit` before the root label.
+  auto overrun = [&]() -> Step {
+    if (jumped) return name_error(kAnomCompressionLoop);  // target ran into its own pointer
+    if (in_rdata) return name_error(kAnomRdataOverflow);
+    return Step::kTruncated;
+  };
+  for (;;) {
+    if (p >= limit) return overrun();
+    const uint8_t len = msg_[p];
+    if (len == 0) {
+      ++p;
+      break;
+    }
+    const uint8_t kind = len & 0xc0;
+    if (kind == 0xc0) {
+      if (p + 1 >= limit) return overrun();
+      const size_t target = (size_t{len & 0x3fu} << 8) | msg_[p + 1];
+      if (target >= p) return name_error(jumped || target == p ? kAnomCompressionLoop : kAnomForwardPointer);
+      if (++jumps > limits_.max_name_jumps) return name_error(kAnomCompressionLoop);
+      if (!jumped) resume = p + 2;
+      jumped = true;
+      limit = p;
+      p = target;
+      continue;
+    }
+    if (kind != 0) return name_error(kAnomBadLabelType);
+    if (wire + len + 1 > kMaxNameWire) return name_error(kAnomNameTooLong);
+    if (p + 1 + len > limit) return overrun();
+    if (!out.empty()) out += '.';
+    append_escaped(out, msg_.subspan(p + 1, len), true);
+    wire += size_t{len} + 1;
+    p += size_t{len} + 1;
+  }
+  pos = jumped ? resume : p;
+  return Step::kOk;
+}
+
+Step Parser::parse_question(Cursor& c, DnsQuestion& q) {
+  size_t pos = c.position();
+  const Step s = read_name(pos, msg_.size(), false, q.name);
+  if (s != Step::kOk) return s;
+  c.skip(pos - c.position());
+  if (!c.be16(q.qtype) || !c.be16(q.qclass)) return Step::kTruncated;
+  return Step::kOk;
+}
+
+void Parser::parse_rdata(DnsRecord& rr, size_t start, size_t end) {
+  const size_t rdlen = end - start;
+  const ByteView rd = msg_.subspan(start, rdlen);
+  auto mismatch = [&]() {
+    anomalies_.add(kAnomRdataLengthMismatch);
+    malformed_ = true;
+  };
+  // A name inside rdata; the rdata must hold exactly it from `at`.
+  auto name_at = [&](size_t at, std::string& name, bool last) -> bool {
+    size_t pos = at;
+    const Step s = read_name(pos, end, true, name);
+    if (s != Step::kOk) {
+      malformed_ = true;
+      return false;
+    }
+    if (last && pos != end) anomalies_.add(kAnomRdataLengthMismatch);
+    return true;
+  };
+  switch (rr.type) {
+    case kTypeA:
+    case kTypeAaaa: {
+      const size_t want = rr.type == kTypeA ? 4 : 16;
+      if (rdlen != want) {
+        mismatch();
+        return;
+      }
+      char buf[INET6_ADDRSTRLEN] = {};
+      if (inet_ntop(rr.type == kTypeA ? AF_INET : AF_INET6, rd.data(), buf, sizeof buf) != nullptr) rr.rdata = buf;
+      return;
+    }
+    case kTypeNs:
+    case kTypeCname:
+    case kTypePtr:
+      name_at(start, rr.rdata, true);
+      return;
+    case kTypeMx:
+      if (rdlen < 2) {
+        mismatch();
+        return;
+      }
+      rr.preference = core::load_be16(rd.data());
+      name_at(start + 2, rr.rdata, true);
+      return;
+    case kTypeSrv:
+      if (rdlen < 6) {
+        mismatch();
+        return;
+      }
+      rr.preference = core::load_be16(rd.data());
+      rr.weight = core::load_be16(rd.data() + 2);
+      rr.port = core::load_be16(rd.data() + 4);
+      name_at(start + 6, rr.rdata, true);
+      return;
+    case kTypeSoa: {
+      size_t pos = start;
+      std::string rname;
+      if (read_name(pos, end, true, rr.rdata) != Step::kOk || read_name(pos, end, true, rname) != Step::kOk) {
+        malformed_ = true;
+        return;
+      }
+      if (end - pos != 20) mismatch();
+      return;
+    }
+    case kTypeTxt: {
+      Cursor t(rd);
+      std::string rendered;
+      while (!t.empty()) {
+        uint8_t n = 0;
+        ByteView s;
+        t.u8(n);
+        if (!t.bytes(n, s)) {
+          anomalies_.add(kAnomRdataOverflow);
+          malformed_ = true;
+          break;
+        }
+        if (txt_bytes_ + n > limits_.max_txt_bytes) {
+          anomalies_.add(kAnomTxtTooLong);
+          dropped_ = true;
+          break;
+        }
+        txt_bytes_ += n;
+        std::string str;
+        append_escaped(str, s, false);
+        if (!rendered.empty()) rendered += ' ';
+        rendered += "TXT ";
+        rendered += std::to_string(n);
+        rendered += ' ';
+        rendered += str;
+        rr.txt.push_back(std::move(str));
+      }
+      rr.rdata = std::move(rendered);
+      return;
+    }
+    default:
+      rr.rdata = "<unknown type=" + std::to_string(rr.type) + ">";
+      return;
+  }
+}
+
+Step Parser::parse_record(Cursor& c, DnsRecord& rr, bool additional) {
+  size_t pos = c.position();
+  const Step s = read_name(pos, msg_.size(), false, rr.name);
+  if (s != Step::kOk) return s;
+  c.skip(pos - c.position());
+  uint16_t rdlen = 0;
+  if (!c.be16(rr.type) || !c.be16(rr.rclass) || !c.be32(rr.ttl) || !c.be16(rdlen)) return Step::kTruncated;
+  ByteView rd;
+  if (!c.bytes(rdlen, rd)) return Step::kTruncated;
+  if (additional && rr.type == kTypeOpt) {
+    if (out_.opt.present) {
+      anomalies_.add(kAnomMultipleOpt);
+      return Step::kOk;
+    }
+    out_.opt.present = true;
+    out_.opt.udp_payload_size = rr.rclass;
+    out_.opt.extended_rcode = static_cast<uint8_t>(rr.ttl >> 24);
+    out_.opt.version = static_cast<uint8_t>(rr.ttl >> 16);
+    out_.opt.do_bit = (rr.ttl & 0x8000u) != 0;
+    out_.rcode = static_cast<uint16_t>((uint32_t{out_.opt.extended_rcode} << 4) | (out_.rcode & 0x0fu));
+    return Step::kOk;
+  }
+  parse_rdata(rr, c.position() - rdlen, c.position());
+  return Step::kOk;
+}
+
+Step Parser::parse_section(Cursor& c, uint16_t count, std::vector<DnsRecord>& into, bool additional) {
+  bool section_dropped = false;
+  for (uint32_t i = 0; i < count; ++i) {
+    DnsRecord rr;
+    const Step s = parse_record(c, rr, additional);
+    if (s != Step::kOk) return s;
+    if (additional && rr.type == kTypeOpt) continue;
+    if (into.size() < limits_.max_records_per_section) {
+      into.push_back(std::move(rr));
+    } else if (!section_dropped) {
+      section_dropped = true;
+      dropped_ = true;
+      anomalies_.add(kAnomTooManyRecords);
+    }
+  }
+  return Step::kOk;
+}
+
+ParseResult Parser::run() {
+  Cursor c(msg_);
+  uint16_t flags = 0;
+  if (!c.be16(out_.id) || !c.be16(flags) || !c.be16(out_.qdcount) || !c.be16(out_.ancount) ||
+      !c.be16(out_.nscount) || !c.be16(out_.arcount)) {
+    anomalies_.add(kAnomTruncated);
+    return ParseResult::kError;
+  }
+  static_assert(kHeaderLen == 12);
+  out_.flags.qr = (flags & 0x8000u) != 0;
+  out_.flags.opcode = static_cast<uint8_t>((flags >> 11) & 0x0fu);
+  out_.flags.aa = (flags & 0x0400u) != 0;
+  out_.flags.tc = (flags & 0x0200u) != 0;
+  out_.flags.rd = (flags & 0x0100u) != 0;
+  out_.flags.ra = (flags & 0x0080u) != 0;
+  out_.flags.z = (flags & 0x0040u) != 0;
+  out_.flags.ad = (flags & 0x0020u) != 0;
+  out_.flags.cd = (flags & 0x0010u) != 0;
+  out_.rcode = static_cast<uint16_t>(flags & 0x0fu);
+
+  Step s = Step::kOk;
+  bool q_dropped = false;
+  for (uint32_t i = 0; i < out_.qdcount && s == Step::kOk; ++i) {
+    DnsQuestion q;
+    s = parse_question(c, q);
+    if (s != Step::kOk) break;
+    if (out_.questions.size() < limits_.max_records_per_section) {
+      out_.questions.push_back(std::move(q));
+    } else if (!q_dropped) {
+      q_dropped = true;
+      dropped_ = true;
+      anomalies_.add(kAnomTooManyRecords);
+    }
+  }
+  if (s == Step::kOk) s = parse_section(c, out_.ancount, out_.answers, false);
+  if (s == Step::kOk) s = parse_section(c, out_.nscount, out_.authority, false);
+  if (s == Step::kOk) s = parse_section(c, out_.arcount, out_.additional, true);
+
+  if (s == Step::kTruncated) anomalies_.add(kAnomTruncated);
+  if (s == Step::kOk && !c.empty()) anomalies_.add(kAnomTrailingData);
+  if (s == Step::kError || malformed_) return ParseResult::kError;
+  if (s == Step::kTruncated || dropped_) return ParseResult::kPartial;
+  return ParseResult::kOk;
+}
+
+}  // namespace
+
+ParseResult parse_dns_message(core::ByteView msg, DnsMessage& out, core::Anomalies& anomalies,
+                              const DnsLimits& limits) {
+  out = DnsMessage{};
+  return Parser(msg, out, anomalies, limits).run();
+}
+
+size_t dns_tcp_message_length(core::ByteView stream) {
+  if (stream.size() < 2) return 0;
+  const size_t total = size_t{core::load_be16(stream.data())} + 2;
+  return stream.size() >= total ? total : 0;
+}
+
+}  // namespace trawl::analyzers::dns
