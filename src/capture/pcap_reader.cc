@@ -134,16 +134,4 @@ PcapReader::Resync PcapReader::resync(uint32_t bad_caplen) {
   return Resync::kGaveUp;
 }
 
-ReadResult PcapReader::at_end() {
-  ReadResult r = in_->finish(anomalies_, error_);
-  state_ = r == ReadResult::kEnd ? State::kEnded : State::kFailed;
-  return r;
-}
-
-ReadResult PcapReader::fail(std::string message) {
-  error_ = std::move(message);
-  state_ = State::kFailed;
-  return ReadResult::kError;
-}
-
 }  // namespace trawl::capture

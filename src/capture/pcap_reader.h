@@ -8,12 +8,13 @@
 #include <memory>
 #include <string>
 
+#include "capture/file_reader.h"
 #include "capture/input_buffer.h"
 #include "capture/packet_reader.h"
 
 namespace trawl::capture {
 
-class PcapReader final : public PacketReader {
+class PcapReader final : public FileReader {
  public:
   // Parses the 24-byte file header at the read position of in. Returns nullptr
   // and sets err if it is not a classic pcap header.
@@ -23,9 +24,6 @@ class PcapReader final : public PacketReader {
   static bool is_magic(const uint8_t* p);
 
   ReadResult next(RawPacket& out) override;
-  const std::string& error() const override { return error_; }
-  uint64_t bytes_done() const override { return in_->source().bytes_done(); }
-  uint64_t bytes_total() const override { return in_->source().bytes_total(); }
 
   uint16_t linktype() const { return linktype_; }
   uint32_t snaplen() const { return snaplen_; }
@@ -33,34 +31,15 @@ class PcapReader final : public PacketReader {
   bool swapped() const { return swap_; }
 
  private:
-  enum class State : uint8_t { kReading, kEnded, kFailed };
-  enum class Resync : uint8_t { kFound, kEnd, kGaveUp };
-
   PcapReader(std::unique_ptr<InputBuffer> in, std::string name, uint16_t input_index, core::Anomalies& anomalies)
-      : in_(std::move(in)), name_(std::move(name)), anomalies_(anomalies), input_(input_index) {}
+      : FileReader(std::move(in), std::move(name), input_index, anomalies) {}
 
-  uint32_t u32(const uint8_t* p) const {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return swap_ ? __builtin_bswap32(v) : v;
-  }
   bool plausible(const uint8_t* h, bool have_prev, int64_t prev_ts) const;
   Resync resync(uint32_t bad_caplen);
-  ReadResult at_end();
-  ReadResult fail(std::string message);
 
-  std::unique_ptr<InputBuffer> in_;
-  std::string name_;
-  std::string error_;
-  core::Anomalies& anomalies_;
-  int64_t last_ts_ = 0;
   uint32_t snaplen_ = 0;
   uint32_t frac_to_ns_ = 1000;  // 1000 for microsecond files, 1 for nanosecond
   uint16_t linktype_ = 1;
-  uint16_t input_;
-  bool swap_ = false;
-  bool have_last_ts_ = false;
-  State state_ = State::kReading;
 };
 
 }  // namespace trawl::capture

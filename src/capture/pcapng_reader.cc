@@ -376,16 +376,4 @@ ReadResult PcapngReader::damaged(const core::AnomalyId& what) {
   return ReadResult::kError;
 }
 
-ReadResult PcapngReader::at_end() {
-  ReadResult r = in_->finish(anomalies_, error_);
-  state_ = r == ReadResult::kEnd ? State::kEnded : State::kFailed;
-  return r;
-}
-
-ReadResult PcapngReader::fail(std::string message) {
-  error_ = std::move(message);
-  state_ = State::kFailed;
-  return ReadResult::kError;
-}
-
 }  // namespace trawl::capture

@@ -9,12 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "capture/file_reader.h"
 #include "capture/input_buffer.h"
 #include "capture/packet_reader.h"
 
 namespace trawl::capture {
 
-class PcapngReader final : public PacketReader {
+class PcapngReader final : public FileReader {
  public:
   // Checks the section header block at the read position of in. Returns nullptr
   // and sets err if it is not a valid pcapng section header.
@@ -24,18 +25,12 @@ class PcapngReader final : public PacketReader {
   static bool is_magic(const uint8_t* p);
 
   ReadResult next(RawPacket& out) override;
-  const std::string& error() const override { return error_; }
-  uint64_t bytes_done() const override { return in_->source().bytes_done(); }
-  uint64_t bytes_total() const override { return in_->source().bytes_total(); }
 
   // Converts a timestamp in units of if_tsresol (the option's raw byte) to
   // nanoseconds, exactly (floor), saturating at the int64 range.
   static int64_t units_to_ns(uint64_t units, uint8_t tsresol, int64_t offset_sec);
 
  private:
-  enum class State : uint8_t { kReading, kEnded, kFailed };
-  enum class Resync : uint8_t { kFound, kEnd, kGaveUp };
-
   struct Interface {
     uint32_t snaplen = 0;
     uint16_t linktype = 0;
@@ -45,20 +40,8 @@ class PcapngReader final : public PacketReader {
   };
 
   PcapngReader(std::unique_ptr<InputBuffer> in, std::string name, uint16_t input_index, core::Anomalies& anomalies)
-      : in_(std::move(in)), name_(std::move(name)), anomalies_(anomalies), input_(input_index) {}
+      : FileReader(std::move(in), std::move(name), input_index, anomalies) {}
 
-  static uint32_t rd32(const uint8_t* p, bool swap) {
-    uint32_t v;
-    std::memcpy(&v, p, 4);
-    return swap ? __builtin_bswap32(v) : v;
-  }
-  static uint16_t rd16(const uint8_t* p, bool swap) {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return swap ? __builtin_bswap16(v) : v;
-  }
-  uint32_t u32(const uint8_t* p) const { return rd32(p, swap_); }
-  uint16_t u16(const uint8_t* p) const { return rd16(p, swap_); }
   // Byte order of a section header's byte-order magic: 0 not valid, 1 native, 2 swapped.
   static int section_order(const uint8_t* shb);
 
@@ -70,19 +53,8 @@ class PcapngReader final : public PacketReader {
   bool plausible_block(const uint8_t* h, uint32_t& len_out, bool& swap_out) const;
   Resync resync();
   ReadResult damaged(const core::AnomalyId& what);
-  ReadResult at_end();
-  ReadResult fail(std::string message);
 
-  std::unique_ptr<InputBuffer> in_;
-  std::string name_;
-  std::string error_;
-  core::Anomalies& anomalies_;
   std::vector<Interface> interfaces_;
-  int64_t last_ts_ = 0;
-  uint16_t input_;
-  bool swap_ = false;
-  bool have_last_ts_ = false;
-  State state_ = State::kReading;
 };
 
 }  // namespace trawl::capture
