@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/capture_anomalies.h"
 #include "capture/input_buffer.h"
 #include "capture/packet_reader.h"
 #include "core/anomalies.h"
@@ -44,6 +45,24 @@ class FileReader : public PacketReader {
     ReadResult r = in_->finish(anomalies_, error_);
     state_ = r == ReadResult::kEnd ? State::kEnded : State::kFailed;
     return r;
+  }
+  // Fills out for one record: the checks every format makes (captured longer
+  // than original, time going backwards) and the fields they share.
+  void emit(RawPacket& out, int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen, uint16_t linktype) {
+    if (caplen > wirelen) [[unlikely]] {
+      anomalies_.add(kAnomalyCaplenExceedsWirelen);
+      wirelen = caplen;
+    }
+    if (ts < last_ts_ && have_last_ts_) [[unlikely]]
+      anomalies_.add(kAnomalyTimestampBackwards);
+    last_ts_ = ts;
+    have_last_ts_ = true;
+    out.ts = core::Timestamp{ts};
+    out.caplen = caplen;
+    out.wirelen = wirelen;
+    out.linktype = linktype;
+    out.input = input_;
+    out.data = data;
   }
   ReadResult fail(std::string message) {
     error_ = std::move(message);

@@ -66,20 +66,7 @@ ReadResult PcapReader::next(RawPacket& out) {
     int64_t ts = static_cast<int64_t>(u32(p)) * core::kNsPerSec + static_cast<int64_t>(u32(p + 4)) * frac_to_ns_;
     if (caplen > snaplen_ && snaplen_ != 0) [[unlikely]]
       anomalies_.add(kAnomalyCaplenExceedsSnaplen);
-    if (caplen > wirelen) [[unlikely]] {
-      anomalies_.add(kAnomalyCaplenExceedsWirelen);
-      wirelen = caplen;
-    }
-    if (ts < last_ts_ && have_last_ts_) [[unlikely]]
-      anomalies_.add(kAnomalyTimestampBackwards);
-    last_ts_ = ts;
-    have_last_ts_ = true;
-    out.ts = core::Timestamp{ts};
-    out.caplen = caplen;
-    out.wirelen = wirelen;
-    out.linktype = linktype_;
-    out.input = input_;
-    out.data = p + 16;
+    emit(out, ts, p + 16, caplen, wirelen, linktype_);
     in_->consume(16 + size_t{caplen});
     return ReadResult::kPacket;
   }

@@ -260,20 +260,7 @@ bool PcapngReader::on_simple_packet(const uint8_t* b, uint32_t len, RawPacket& o
 
 bool PcapngReader::deliver(uint32_t iface_id, int64_t ts, const uint8_t* data, uint32_t caplen, uint32_t wirelen,
                            RawPacket& out) {
-  if (caplen > wirelen) [[unlikely]] {
-    anomalies_.add(kAnomalyCaplenExceedsWirelen);
-    wirelen = caplen;
-  }
-  if (ts < last_ts_ && have_last_ts_) [[unlikely]]
-    anomalies_.add(kAnomalyTimestampBackwards);
-  last_ts_ = ts;
-  have_last_ts_ = true;
-  out.ts = core::Timestamp{ts};
-  out.caplen = caplen;
-  out.wirelen = wirelen;
-  out.linktype = interfaces_[iface_id].linktype;
-  out.input = input_;
-  out.data = data;
+  emit(out, ts, data, caplen, wirelen, interfaces_[iface_id].linktype);
   return true;
 }
 
