@@ -21,7 +21,11 @@ def main():
         p = subprocess.run([trawl, 'analyze', *caps, '-o', out, '-q', '--no-progress'], capture_output=True, text=True)
         if p.returncode != 0:
             sys.exit('trawl analyze failed (%d): %s' % (p.returncode, p.stderr))
-        for name in ('conn', 'arp'):
+        # Every log written must have a schema (a new record type without one fails).
+        logs = sorted(f[:-6] for f in os.listdir(out) if f.endswith('.jsonl'))
+        for name in logs:
+            if not os.path.exists(os.path.join(ROOT, 'docs', 'schema', name + '.schema.json')):
+                sys.exit('%s.jsonl has no schema in docs/schema/' % name)
             v = schema(name)
             with open(os.path.join(out, name + '.jsonl')) as f:
                 for n, line in enumerate(f, 1):
