@@ -38,6 +38,8 @@ const char kUsage[] =
     "  --icmp-timeout S   ICMP inactivity timeout (default 60)\n"
     "  --max-flows N      live connections (all shards together) before the least recently active\n"
     "                     is written early and counted as flow.evicted (default 200000, ~0.8 KB each)\n"
+    "  --reveal-credentials  write passwords seen in clear text into auth.jsonl (default: never kept)\n"
+    "  --no-analyzers     no protocol analyzers (conn.jsonl only; TCP is still reassembled)\n"
     "  -q, --quiet        analyze: no terminal summary\n"
     "  --no-progress      never draw the progress bar\n"
     "\n"
@@ -147,6 +149,10 @@ std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
       a.quiet = true;
     } else if (opt == "--no-progress") {
       a.engine.progress = false;
+    } else if (opt == "--reveal-credentials") {
+      a.engine.analyzer.reveal_credentials = true;
+    } else if (opt == "--no-analyzers") {
+      a.engine.analyzers = false;
     } else if (opt == "-h" || opt == "--help") {
       std::fputs(kUsage, stdout);
       exit_code = 0;

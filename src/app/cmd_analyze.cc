@@ -81,7 +81,11 @@ void print_summary(const Args& args, const RunStats& st, const Talkers& talkers,
     std::printf("connections ended early because --max-flows was reached: %llu\n",
                 static_cast<unsigned long long>(st.evicted_flows));
   }
-  std::printf("records in %s: conn.jsonl, arp.jsonl, stats.json\n", args.out_dir.c_str());
+  std::printf("records in %s: conn.jsonl, arp.jsonl", args.out_dir.c_str());
+  for (const auto& [log, n] : st.records) {
+    std::printf(", %s.jsonl (%llu)", log.c_str(), static_cast<unsigned long long>(n));
+  }
+  std::printf(", stats.json\n");
 }
 
 }  // namespace
@@ -105,6 +109,16 @@ int cmd_analyze(const Args& in) {
     }
   }
 
+  // One file per analyzer log, opened at its first record (as Zeek, a log
+  // with no records has no file; stats.json counts records per log).
+  struct LogFile {
+    output::FileSink sink;
+    std::string buf;
+    bool failed = false;
+  };
+  std::map<std::string, LogFile, std::less<>> logs;
+  int log_status = 0;
+
   std::string conn_buf, arp_buf;
   Talkers talkers;
   Services services;
@@ -120,6 +134,22 @@ int cmd_analyze(const Args& in) {
       services.add(r);
       ++by_proto[r.proto];
     }
+  };
+  engine.on_record = [&](const analyzers::Record& r) {
+    auto it = logs.find(r.log());
+    if (it == logs.end()) {
+      it = logs.try_emplace(std::string(r.log())).first;
+      std::string path = (std::filesystem::path(args.out_dir) / (it->first + ".jsonl")).string();
+      if (!it->second.sink.open(path)) {
+        std::fprintf(stderr, "trawl analyze: %s\n", it->second.sink.error().c_str());
+        it->second.failed = true;
+        log_status = 3;
+      }
+    }
+    LogFile& f = it->second;
+    if (f.failed) return;
+    r.write_json(f.buf);
+    f.sink.write_buffered(f.buf);
   };
   engine.on_packet = [&](const decode::DecodedPacket& p) {
     if (p.l3 != decode::L3::kArp) return;
@@ -143,6 +173,15 @@ int cmd_analyze(const Args& in) {
   conn_file.drain(conn_buf);
   arp_file.drain(arp_buf);
   int status = report_input_errors(stats);
+  if (log_status != 0) status = log_status;
+  for (auto& [name, f] : logs) {
+    if (f.failed) continue;
+    f.sink.drain(f.buf);
+    if (!f.sink.close()) {
+      std::fprintf(stderr, "trawl analyze: %s\n", f.sink.error().c_str());
+      status = 3;
+    }
+  }
   for (auto* f : {&conn_file, &arp_file}) {
     if (!f->close()) {
       std::fprintf(stderr, "trawl analyze: %s\n", f->error().c_str());

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <thread>
 
+#include "analyzers/dispatcher.h"
 #include "app/progress.h"
 #include "capture/packet_reader.h"
 
@@ -21,6 +22,22 @@ namespace trawl::app {
 namespace {
 
 using flow::ConnRecord;
+using LogPtr = std::unique_ptr<analyzers::Record>;
+
+// Analyzer records of one flush group, in an order that does not depend on
+// the shard: by record time, then connection (first packet index), then the
+// connection's own emission order.
+void sorted_logs(const std::vector<std::vector<LogPtr>*>& parts, std::vector<const analyzers::Record*>& order) {
+  order.clear();
+  for (const auto* part : parts) {
+    for (const auto& r : *part) order.push_back(r.get());
+  }
+  std::sort(order.begin(), order.end(), [](const analyzers::Record* a, const analyzers::Record* b) {
+    if (a->ts != b->ts) return a->ts < b->ts;
+    if (a->first_index != b->first_index) return a->first_index < b->first_index;
+    return a->seq < b->seq;
+  });
+}
 
 // Orders one flush group: by first packet time, then by first packet index
 // (unique per connection), so the order never depends on which shard ran it.
@@ -74,6 +91,10 @@ class Channel {
 
 struct Batch {
   std::vector<decode::DecodedPacket> packets;
+  // Payload bytes copied out of the reader's buffer (which the next read
+  // reuses); packets[i].payload is re-pointed at payload_off[i] by the worker.
+  std::vector<uint8_t> bytes;
+  std::vector<uint32_t> payload_off;
   bool tick = false;  // after the packets, expire at tick_ts and report
   core::Timestamp tick_ts;
   bool end = false;   // after the packets, flush everything and report
@@ -81,32 +102,50 @@ struct Batch {
 
 struct Report {
   std::vector<ConnRecord> records;
+  std::vector<LogPtr> logs;
   bool end = false;
 };
 
+flow::FlowConfig with_app(flow::FlowConfig cfg, flow::AppLayerFactory* app) {
+  cfg.app = app;
+  return cfg;
+}
+
 struct Worker {
   Worker(const EngineOptions& options)
-      : table(options.flow, anomalies, [this](ConnRecord&& r) { pending.push_back(std::move(r)); }) {}
+      : factory(options.analyzer, anomalies, pending_logs),
+        table(with_app(options.flow, options.analyzers ? &factory : nullptr), anomalies,
+              [this](ConnRecord&& r) { pending.push_back(std::move(r)); }) {}
   core::Anomalies anomalies;
   std::vector<ConnRecord> pending;
+  std::vector<LogPtr> pending_logs;
+  analyzers::AnalyzerFactory factory;
   flow::FlowTable table;
   Channel<std::unique_ptr<Batch>> in{64};
   Channel<Report> out{2};  // bounded: a shard waits when the writer is behind
   std::thread thread;
 
+  void report(bool end) {
+    out.push(Report{std::move(pending), std::move(pending_logs), end});
+    pending.clear();
+    pending_logs.clear();
+  }
+
   void run() {
     for (;;) {
       std::unique_ptr<Batch> b = in.pop();
-      for (const auto& p : b->packets) table.process(p);
+      for (size_t i = 0; i < b->packets.size(); ++i) {
+        decode::DecodedPacket& p = b->packets[i];
+        if (!p.payload.empty()) p.payload = core::ByteView(b->bytes.data() + b->payload_off[i], p.payload.size());
+        table.process(p);
+      }
       if (b->tick) {
         table.expire(b->tick_ts);
-        out.push(Report{std::move(pending), false});
-        pending.clear();
+        report(false);
       }
       if (b->end) {
         table.flush();
-        out.push(Report{std::move(pending), true});
-        pending.clear();
+        report(true);
         return;
       }
     }
@@ -114,6 +153,7 @@ struct Worker {
 };
 
 constexpr size_t kBatchPackets = 512;
+constexpr size_t kBatchBytes = 256 * 1024;  // payload bytes reserved per batch
 
 const core::AnomalyId kTimestampOutlier{"capture.timestamp_outlier"};
 
@@ -150,6 +190,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
       });
       open_batches.push_back(std::make_unique<Batch>());
       open_batches.back()->packets.reserve(kBatchPackets);
+      open_batches.back()->bytes.reserve(kBatchBytes);
     }
   }
 
@@ -158,28 +199,41 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   // calling thread merges and runs on_conn while another thread reads.
   uint64_t connections = 0;
   std::vector<const ConnRecord*> order;
-  auto emit_parts = [&](const std::vector<const std::vector<ConnRecord>*>& parts) {
+  std::vector<const analyzers::Record*> log_order;
+  std::map<std::string_view, uint64_t> log_counts;
+  // Analyzer records of a group first (a record is emitted no later than its
+  // connection ends), then the group's connections.
+  auto emit_parts = [&](const std::vector<const std::vector<ConnRecord>*>& parts,
+                        const std::vector<std::vector<LogPtr>*>& log_parts) {
+    sorted_logs(log_parts, log_order);
+    for (const analyzers::Record* r : log_order) {
+      ++log_counts[r->log()];
+      if (on_record) on_record(*r);
+    }
     sorted_view(parts, order);
     connections += order.size();
     if (on_conn) {
       for (const ConnRecord* r : order) on_conn(*r);
     }
   };
-  auto emit_group = [&](std::vector<ConnRecord>& group) {
-    emit_parts({&group});
-    group.clear();
+  auto emit_group = [&](Worker& w) {
+    emit_parts({&w.pending}, {&w.pending_logs});
+    w.pending.clear();
+    w.pending_logs.clear();
   };
   auto merge_reports = [&] {
     std::vector<Report> tick_reports(shards);
     std::vector<const std::vector<ConnRecord>*> parts(shards);
+    std::vector<std::vector<LogPtr>*> log_parts(shards);
     for (;;) {
       bool last = false;
       for (unsigned i = 0; i < shards; ++i) {
         tick_reports[i] = workers[i]->out.pop();
         last = tick_reports[i].end;
         parts[i] = &tick_reports[i].records;
+        log_parts[i] = &tick_reports[i].logs;
       }
-      emit_parts(parts);
+      emit_parts(parts, log_parts);
       if (last) return;
     }
   };
@@ -188,6 +242,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     workers[shard]->in.push(std::move(open_batches[shard]));
     open_batches[shard] = std::make_unique<Batch>();
     open_batches[shard]->packets.reserve(kBatchPackets);
+    open_batches[shard]->bytes.reserve(kBatchBytes);
   };
   auto tick = [&](core::Timestamp now) {
     if (threaded) {
@@ -199,7 +254,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     } else {
       Worker& w = *workers[0];
       w.table.expire(now);
-      emit_group(w.pending);
+      emit_group(w);
     }
   };
 
@@ -267,10 +322,17 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
         return;
       }
       // Payload views point into the reader's buffer, which the next read
-      // reuses; workers get headers only until analyzers need payload.
-      pkt.payload = {};
+      // reuses: TCP/UDP payload is copied into the batch.
       unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
-      open_batches[shard]->packets.push_back(pkt);
+      Batch& batch = *open_batches[shard];
+      if (!pkt.payload.empty() && (pkt.ip_proto == decode::ip_proto::kTcp || pkt.ip_proto == decode::ip_proto::kUdp)) {
+        batch.payload_off.push_back(static_cast<uint32_t>(batch.bytes.size()));
+        batch.bytes.insert(batch.bytes.end(), pkt.payload.begin(), pkt.payload.end());
+      } else {
+        batch.payload_off.push_back(0);
+        pkt.payload = {};
+      }
+      batch.packets.push_back(pkt);
       if (open_batches[shard]->packets.size() >= kBatchPackets) send(shard);
     };
 
@@ -329,9 +391,10 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   } else {
     read_all();
     workers[0]->table.flush();
-    emit_group(workers[0]->pending);
+    emit_group(*workers[0]);
   }
   stats.connections = connections;
+  for (const auto& [log, n] : log_counts) stats.records[std::string(log)] = n;
   progress.finish(reader.bytes_done(), reader.bytes_total(), stats.packets);
 
   for (auto& w : workers) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "analyzers/analyzer.h"
 #include "core/anomalies.h"
 #include "decode/decoded_packet.h"
 #include "decode/decoder.h"
@@ -27,6 +28,9 @@ struct EngineOptions {
   // A packet this far ahead of the packet clock, followed by one that is not,
   // has a damaged timestamp: counted (capture.timestamp_outlier) and skipped.
   int64_t outlier_ns = 86400LL * 1000000000;
+  // Protocol analyzers on TCP/UDP payload (dns, http, ssl, ...).
+  bool analyzers = true;
+  analyzers::AnalyzerConfig analyzer;
 };
 
 struct RunStats {
@@ -41,6 +45,7 @@ struct RunStats {
   uint64_t outliers = 0;        // packets skipped for a damaged (far-future) timestamp
   uint64_t connections = 0;
   uint64_t evicted_flows = 0;
+  std::map<std::string, uint64_t> records;  // analyzer records written, by log
   core::Timestamp first_ts{0};
   core::Timestamp last_ts{0};
   std::map<uint16_t, uint64_t> linktypes;
@@ -57,6 +62,9 @@ class Engine {
 
   // Called on the calling thread, in deterministic order.
   std::function<void(const flow::ConnRecord&)> on_conn;
+  // Every analyzer record (dns, http, auth ...), on the calling thread, in
+  // deterministic order (per flush group: by ts, connection, emission order).
+  std::function<void(const analyzers::Record&)> on_record;
   // Called on the reading thread for every decoded packet (before sharding).
   std::function<void(const decode::DecodedPacket&)> on_packet;
 

@@ -48,6 +48,13 @@ bool write_stats_json(const std::string& path, const RunStats& st, std::string& 
     anomalies += ":" + std::to_string(n);
   }
   anomalies += "}";
+  std::string records = "{";
+  for (const auto& [name, n] : st.records) {
+    if (records.size() > 1) records += ",";
+    output::append_json_string(records, name);
+    records += ":" + std::to_string(n);
+  }
+  records += "}";
   char rate[128];
   std::snprintf(rate, sizeof rate, "{\"wall_seconds\":%.3f,\"packets_per_second\":%.0f,\"megabytes_per_second\":%.1f}",
                 st.wall_seconds, st.wall_seconds > 0 ? static_cast<double>(st.packets) / st.wall_seconds : 0.0,
@@ -67,6 +74,7 @@ bool write_stats_json(const std::string& path, const RunStats& st, std::string& 
       .u64("fragments_held", st.fragments_held)
       .u64("connections", st.connections)
       .u64("evicted_flows", st.evicted_flows)
+      .raw("records", records)
       .raw("first_ts", core::format_epoch_micros(st.first_ts))
       .raw("last_ts", core::format_epoch_micros(st.last_ts))
       .raw("linktypes", linktypes)

@@ -32,7 +32,7 @@ struct ConnRecord {
   uint64_t orig_bytes = 0;    // payload bytes (TCP: from sequence numbers, as Zeek)
   uint64_t resp_bytes = 0;
   ConnState conn_state = ConnState::kOTH;
-  uint64_t missed_bytes = 0;  // approximate until TCP reassembly exists (see flow/connection.cc)
+  uint64_t missed_bytes = 0;  // bytes the TCP reassembler reported as gaps (while established, as Zeek)
   std::string history;        // empty: unset ("-" in Zeek's logs)
   uint64_t orig_pkts = 0;
   uint64_t orig_ip_bytes = 0;

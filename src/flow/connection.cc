@@ -427,28 +427,23 @@ void Connection::tcp_packet(const decode::DecodedPacket& pkt, uint8_t side, core
     }
   }
 
-  const uint32_t last_before = ep.last_seq;
   tcp_update_last_seq(side, one_past, f, len);
 
   bool do_close = tcp_state_machine(side, is_orig, seq, len, f, t, cfg);
 
-  // missed_bytes / 'G' (approximation until reassembly exists): Zeek counts
-  // a content gap when the peer acknowledges data the reassembler never
-  // saw, and only while both sides are cleanly established, which also
-  // means never for connections picked up mid-stream (report_gaps_for_partial
-  // is F). Here a data segment that starts beyond the highest sequence
-  // number seen so far from its sender counts the skipped range; a later
-  // segment that fills it is not subtracted, and data lost after the last
-  // segment we see is not counted.
-  if (len > 0 && !syn && !rst && is_clean(ep) && is_clean(peer)) {
-    int32_t gap = seq_delta(seq, last_before);
-    if (gap > 0) {
-      missed_bytes_ += static_cast<uint64_t>(gap);
-      scaled_history(side, ep.gap, 'G');
-    }
-  }
-
   if (do_close) tcp_connection_closed(side, cfg);
+}
+
+std::optional<uint32_t> Connection::tcp_isn(uint8_t side) const {
+  const Endpoint& e = ep_[side];
+  if (e.state == TcpState::kInactive && e.start_seq == 0 && e.last_seq == 0) return std::nullopt;
+  return static_cast<uint32_t>(e.start_seq);
+}
+
+void Connection::content_gap(uint8_t side, uint64_t bytes) {
+  if (bytes == 0 || !is_clean(ep_[0]) || !is_clean(ep_[1])) return;
+  missed_bytes_ += bytes;
+  scaled_history(side, ep_[side].gap, 'G');
 }
 
 void Connection::tcp_update_history(uint8_t side, uint8_t flags, uint64_t rel_seq, int32_t len) {

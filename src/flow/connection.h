@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "core/ip_address.h"
@@ -138,6 +139,15 @@ class Connection {
   const std::string& history() const { return history_; }
   // Zeek's TCP_Endpoint::Size for the originator / responder.
   uint64_t tcp_size(bool orig) const { return tcp_size_side(orig ? orig_side_ : orig_side_ ^ 1); }
+  uint8_t orig_side() const { return orig_side_; }
+  core::Timestamp start_time() const { return start_; }
+  // The sender's initial sequence number as far as the connection knows it
+  // (its SYN, or one before its first packet, or what its peer acknowledged).
+  std::optional<uint32_t> tcp_isn(uint8_t side) const;
+  // The TCP reassembler reported `bytes` of key side `side` as missing:
+  // counted in missed_bytes (with a 'G' history letter) while both sides are
+  // established, as Zeek's TCP_Reassembler does.
+  void content_gap(uint8_t side, uint64_t bytes);
 
  private:
   void add_history(char c) { history_.push_back(c); }

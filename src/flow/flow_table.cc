@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "core/hash.h"
+#include "flow/app_stream.h"
+#include "flow/conn_uid.h"
 #include "flow/connection.h"
 
 namespace trawl::flow {
@@ -36,6 +38,7 @@ struct Entry {
   uint32_t next = kNil;  // also the free-list link
   uint8_t list = kNoList;
   Connection conn;
+  std::unique_ptr<AppStream> app;  // from the first payload byte on (TCP/UDP)
 };
 
 struct Slot {
@@ -67,6 +70,7 @@ struct FlowTable::Impl {
   List lists[kClasses];
   int64_t now = INT64_MIN;
   KeySeed seed;
+  ReassemblyBudget budget;
 
   Impl(FlowConfig c, core::Anomalies& a, ConnSink s)
       : cfg(c), anomalies(a), sink(std::move(s)), max_flows(std::clamp<uint64_t>(c.max_flows, 1, kNil - 1)) {
@@ -78,6 +82,7 @@ struct FlowTable::Impl {
     while (static_cast<uint64_t>(chunks.size()) * kChunkSize < want) add_chunk();
     std::random_device rd;
     for (uint64_t& w : seed.s) w = (uint64_t{rd()} << 32) ^ rd();
+    budget.max_bytes = cfg.reassembly_budget_bytes;
   }
 
   Entry& at(uint32_t i) { return chunks[i >> kChunkBits][i & (kChunkSize - 1)]; }
@@ -201,7 +206,16 @@ struct FlowTable::Impl {
   void emit_and_free(uint32_t i, size_t pos) {
     Entry& e = at(i);
     ConnRecord rec;
+    if (e.app) {
+      // Close the streams first: their last holes count as missed bytes.
+      e.app->close(e.conn.last_time());
+      drain_gaps(e);
+    }
     e.conn.to_record(rec);
+    if (e.app) {
+      e.app->finish(e.conn.last_time(), rec);
+      e.app.reset();
+    }
     unlink(i);
     erase_slot(pos);
     e.deadline = kNever;
@@ -280,8 +294,48 @@ struct FlowTable::Impl {
       insert_slot(static_cast<uint32_t>(hash), idx);
       ++live;
     }
-    at(idx).conn.packet(pkt, pk.src_side, t, cfg);
+    Entry& e = at(idx);
+    e.conn.packet(pkt, pk.src_side, t, cfg);
+    if ((tr == Transport::kTcp || tr == Transport::kUdp) && !pkt.bad_checksum) payload(e, pkt, pk.src_side, tr, t);
     reschedule(idx);
+  }
+
+  // --- payload: reassembly and the application layer --------------------------
+
+  void payload(Entry& e, const decode::DecodedPacket& pkt, uint8_t side, Transport tr, core::Timestamp t) {
+    if (!e.app) {
+      if (pkt.payload_len == 0) return;
+      std::unique_ptr<AppLayer> layer;
+      if (cfg.app) {
+        ConnInfo info;
+        const Connection& c = e.conn;
+        const uint8_t o = c.orig_side();
+        info.uid = make_conn_uid(c.first_index(), c.key(), c.start_time());
+        info.orig_h = key_address(c.key(), o);
+        info.resp_h = key_address(c.key(), o ^ 1);
+        info.orig_p = c.key().port[o];
+        info.resp_p = c.key().port[o ^ 1];
+        info.proto = c.key().proto;
+        info.first_index = c.first_index();
+        info.start = c.start_time();
+        layer = cfg.app->create(info);
+      }
+      if (!layer && tr == Transport::kUdp) return;  // UDP without analyzers needs nothing
+      e.app = std::make_unique<AppStream>(std::move(layer), e.conn.orig_side(), budget, anomalies, cfg.reassembly);
+    }
+    if (tr == Transport::kTcp) {
+      e.app->tcp_packet(side, pkt, e.conn.tcp_isn(side), t);
+      drain_gaps(e);
+    } else {
+      e.app->datagram(side, pkt.payload, t);
+    }
+  }
+
+  void drain_gaps(Entry& e) {
+    for (uint8_t s = 0; s < 2; ++s) {
+      uint64_t g = e.app->take_gap(s);
+      if (g != 0) e.conn.content_gap(s, g);
+    }
   }
 
   void expire(core::Timestamp t) {

@@ -10,7 +10,9 @@
 
 #include "core/anomalies.h"
 #include "decode/decoded_packet.h"
+#include "flow/app_layer.h"
 #include "flow/conn_record.h"
+#include "flow/tcp_reassembler.h"
 
 namespace trawl::flow {
 
@@ -39,6 +41,13 @@ struct FlowConfig {
   bool flip_icmp_replies = false;
   // Flow slots allocated up front; the table grows (doubling) to max_flows.
   uint64_t initial_flows = 16384;
+  // Application layer (protocol analyzers) for TCP and UDP payload; null:
+  // none (TCP is still reassembled, for missed_bytes). Not owned; one per table.
+  AppLayerFactory* app = nullptr;
+  // TCP reassembly: out-of-order bytes held per stream, and for the whole
+  // table (all streams of one worker).
+  ReassemblyLimits reassembly;
+  uint64_t reassembly_budget_bytes = 256ull << 20;
 };
 
 // Receives each finished connection; it must not call back into the table.

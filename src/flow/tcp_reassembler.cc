@@ -233,6 +233,13 @@ void TcpReassembler::trim_to_fin() {
   blk.end = fin_;
 }
 
+void TcpReassembler::acked(uint32_t ack) {
+  if (ended_ || !started_ || blocks_.empty()) return;
+  const int64_t limit = std::min(offset_of(ack), std::prev(blocks_.end())->second.end);
+  while (!blocks_.empty() && next_ < limit && blocks_.begin()->first < limit) skip_to(blocks_.begin()->first);
+  check_end();
+}
+
 void TcpReassembler::flush() {
   if (ended_) return;
   while (!blocks_.empty()) skip_to(blocks_.begin()->first);

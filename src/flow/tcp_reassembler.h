@@ -85,6 +85,12 @@ class TcpReassembler {
   // One segment. payload is what was captured of its data; it may be shorter
   // than payload_len_on_wire (snaplen), and the missing tail becomes a gap.
   void segment(uint32_t seq, core::ByteView payload, uint32_t payload_len_on_wire, bool fin);
+  // The peer acknowledged everything before `ack`: holes below it that lie
+  // before buffered data will not be filled (the sender considers them
+  // delivered), so they become gaps now, as Zeek reports acked-but-unseen
+  // data. Never skips past the buffered data: an acknowledgement captured
+  // ahead of its data (span-port reordering) costs nothing.
+  void acked(uint32_t ack);
   // Gives up on every hole before buffered data: delivers all of it, with gaps.
   void flush();
   // The connection is over: flush(), a gap up to the FIN if one was seen,

@@ -594,6 +594,7 @@ double bench_ns_per_packet(uint32_t flows, uint32_t rounds, uint32_t burst) {
       p.tcp_flags = r == 0 ? syn : r == 1 ? synack : pa;
       uint32_t len = r < 3 ? 0 : 512;
       p.payload_len = len;
+      p.payload = zero_payload(len);
       p.ip_len = 40 + len;
       p.seq = (from_client ? 1000u : 900000u) + (r / 2) * 512u + (r >= 2 ? 1u : 0u);
       p.ack = (from_client ? 900000u : 1000u) + (r / 2) * 512u + 1u;

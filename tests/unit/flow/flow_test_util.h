@@ -47,6 +47,13 @@ inline decode::DecodedPacket ip_packet(const core::IpAddress& src, const core::I
   return p;
 }
 
+// Payload bytes for synthetic packets (zeros): packets carry their data, as
+// captured ones do, so the reassembler does not see snaplen-cut segments.
+inline core::ByteView zero_payload(uint32_t len) {
+  static const std::vector<uint8_t> zeros(65536, 0);
+  return core::ByteView(zeros.data(), std::min<size_t>(len, zeros.size()));
+}
+
 inline decode::DecodedPacket tcp_packet(const char* src, uint16_t sport, const char* dst, uint16_t dport,
                                         const std::string& flags, uint32_t seq, uint32_t ack, uint32_t len,
                                         double ts) {
@@ -58,6 +65,7 @@ inline decode::DecodedPacket tcp_packet(const char* src, uint16_t sport, const c
   p.ack = ack;
   p.window = 65535;
   p.payload_len = len;
+  p.payload = zero_payload(len);
   p.ip_len = (p.l3 == decode::L3::kIpv4 ? 20u : 40u) + 20u + len;
   return p;
 }
@@ -68,6 +76,7 @@ inline decode::DecodedPacket udp_packet(const char* src, uint16_t sport, const c
   p.sport = sport;
   p.dport = dport;
   p.payload_len = len;
+  p.payload = zero_payload(len);
   p.ip_len = (p.l3 == decode::L3::kIpv4 ? 20u : 40u) + 8u + len;
   return p;
 }
