@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Output must not depend on the thread count.
 
-    threads_identical.py TRAWL CAPTURE... [--threads 1,2,3,8] [--files conn.jsonl,arp.jsonl] [--keep]
+    threads_identical.py TRAWL CAPTURE... [--threads 1,2,3,8] [--files all|conn.jsonl,...] [--keep]
 
 For each capture (or folder; anything `trawl analyze` takes) it runs
 `TRAWL analyze CAPTURE -o OUT_N --threads N` for every N and requires the
-listed output files to be byte-identical to the --threads 1 run. On a
+listed output files (default: every .jsonl, analyzer logs included) to be byte-identical to the --threads 1 run. On a
 difference it prints the first differing lines of each file (uids,
 ordering, counts...).
 
@@ -28,7 +28,8 @@ def main():
     ap.add_argument("trawl")
     ap.add_argument("captures", nargs="+")
     ap.add_argument("--threads", default="1,2,3,8")
-    ap.add_argument("--files", default="conn.jsonl,arp.jsonl")
+    ap.add_argument("--files", default="all",
+                    help="comma-separated output files, or 'all' (every .jsonl the runs write)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     if not os.access(args.trawl, os.X_OK):
@@ -63,7 +64,14 @@ def main():
                 continue
             ref_n = counts[0]
             diffs = []
-            for f in files:
+            check = files
+            if files == ["all"]:
+                written = {n: sorted(f for f in os.listdir(outs[n]) if f.endswith(".jsonl")) for n in counts}
+                check = written[ref_n]
+                for n in counts[1:]:
+                    if written[n] != check:
+                        diffs.append(f"--threads {n} wrote {written[n]}, --threads {ref_n} wrote {check}")
+            for f in check:
                 ref_path = os.path.join(outs[ref_n], f)
                 if not os.path.exists(ref_path):
                     diffs.append(f"{f}: not written with --threads {ref_n}")
