@@ -180,6 +180,8 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   // memory does not grow with the thread count.
   EngineOptions shard_options = options_;
   shard_options.flow.max_flows = std::max<uint64_t>(1, (options_.flow.max_flows + shards - 1) / shards);
+  // The same for TCP reassembly memory (out-of-order data held by all streams).
+  shard_options.flow.reassembly_budget_bytes = std::max<uint64_t>(1, options_.flow.reassembly_budget_bytes / shards);
   for (unsigned i = 0; i < shards; ++i) workers.push_back(std::make_unique<Worker>(shard_options));
   const bool threaded = shards > 1;
   if (threaded) {
