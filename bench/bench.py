@@ -44,6 +44,8 @@ def main():
         ('tcpdump', 'tcpdump -r -w /dev/null', 'tcpdump -r "$F" -w /dev/null', None),
         ('tcpdump_bpf', 'tcpdump -r -w /dev/null "%s"' % filt, 'tcpdump -r "$F" -w /dev/null "%s"' % filt, None),
         ('trawl_analyze_t2', 'trawl analyze --threads 2', '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 2', None),
+        ('trawl_analyze_noan_t2', 'trawl analyze --no-analyzers --threads 2',
+         '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 2 --no-analyzers', None),
         ('trawl_analyze_t1', 'trawl analyze --threads 1', '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 1', None),
         ('trawl_filter', 'trawl filter -f "%s"' % filt, '"$T" filter "$F" -f "%s" -w "$W/f.pcap"' % filt, None),
         ('trawl_flows', 'trawl flows --threads 2', '"$T" flows "$F" --threads 2 --no-progress > "$W/flows.tsv"', None),
