@@ -314,3 +314,45 @@ TEST(TcpReassembler, MidStreamStartUsesFirstSegment) {
 
 }  // namespace
 }  // namespace trawl::flow
+
+namespace trawl::flow {
+namespace {
+
+TEST(TcpReassemblerAck, AckPastAHoleBeforeBufferedDataMakesTheGapNow) {
+  Fixture f;
+  f.r.set_isn(0);
+  f.seg(1, "aaaa");
+  f.seg(9, "cccc");  // bytes 5..8 missing
+  EXPECT_EQ(f.rec.out, "aaaa");
+  f.r.acked(13);  // the receiver acknowledged everything: 5..8 will not come
+  EXPECT_EQ(f.rec.out, "aaaa[gap 4]cccc");
+  EXPECT_EQ(f.r.missed_bytes(), 4u);
+  EXPECT_EQ(f.r.buffered_bytes(), 0u);
+}
+
+TEST(TcpReassemblerAck, AckAheadOfCapturedDataSkipsNothing) {
+  // The ACK was captured before the data it acknowledges (span-port
+  // reordering): nothing is buffered beyond, so nothing is skipped.
+  Fixture f;
+  f.r.set_isn(0);
+  f.seg(1, "aaaa");
+  f.r.acked(9);
+  f.seg(5, "bbbb");
+  EXPECT_EQ(f.rec.out, "aaaabbbb");
+  EXPECT_EQ(f.r.missed_bytes(), 0u);
+}
+
+TEST(TcpReassemblerAck, AckNeverSkipsBeyondBufferedData) {
+  Fixture f;
+  f.r.set_isn(0);
+  f.seg(1, "aa");
+  f.seg(5, "cc");      // hole 3..4
+  f.r.acked(100);      // far beyond: only the hole before "cc" is given up
+  EXPECT_EQ(f.rec.out, "aa[gap 2]cc");
+  f.seg(7, "dd");      // data after the buffered block still arrives in order
+  EXPECT_EQ(f.rec.out, "aa[gap 2]ccdd");
+  EXPECT_EQ(f.r.missed_bytes(), 2u);
+}
+
+}  // namespace
+}  // namespace trawl::flow
