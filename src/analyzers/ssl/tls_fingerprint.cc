@@ -1,0 +1,225 @@
+#include "analyzers/ssl/tls_fingerprint.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "analyzers/ssl/tls_names.h"
+
+namespace trawl::analyzers::ssl {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+
+// Digests are fetched once and each thread keeps one context: a one-shot
+// EVP_Digest would look the algorithm up (under a lock) on every call.
+struct Algorithms {
+  EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  EVP_MD* sha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  ~Algorithms() {
+    EVP_MD_free(md5);
+    EVP_MD_free(sha256);
+  }
+};
+struct DigestCtx {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ~DigestCtx() { EVP_MD_CTX_free(ctx); }
+};
+
+std::string digest_hex(const EVP_MD* md, const void* data, size_t n) {
+  thread_local DigestCtx local;
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (md == nullptr || local.ctx == nullptr || EVP_DigestInit_ex(local.ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(local.ctx, data, n) != 1 || EVP_DigestFinal_ex(local.ctx, out, &len) != 1) {
+    return {};
+  }
+  std::string hex;
+  hex.reserve(size_t{len} * 2);
+  for (unsigned int i = 0; i < len; ++i) {
+    hex.push_back(kHex[out[i] >> 4]);
+    hex.push_back(kHex[out[i] & 0x0f]);
+  }
+  return hex;
+}
+
+const Algorithms& algorithms() {
+  static const Algorithms a;
+  return a;
+}
+
+template <typename T>
+void append_decimal_list(std::string& out, const std::vector<T>& values, bool drop_grease) {
+  bool first = true;
+  for (T v : values) {
+    if (drop_grease && is_grease(v)) continue;
+    if (!first) out.push_back('-');
+    first = false;
+    out += std::to_string(v);
+  }
+}
+
+void append_hex4(std::string& out, uint16_t v) {
+  out.push_back(kHex[(v >> 12) & 0xf]);
+  out.push_back(kHex[(v >> 8) & 0xf]);
+  out.push_back(kHex[(v >> 4) & 0xf]);
+  out.push_back(kHex[v & 0xf]);
+}
+
+std::string hex4_list(const std::vector<uint16_t>& values) {
+  std::string out;
+  for (uint16_t v : values) {
+    if (!out.empty()) out.push_back(',');
+    append_hex4(out, v);
+  }
+  return out;
+}
+
+std::string two_digits(size_t n) {
+  n = std::min<size_t>(n, 99);
+  return {static_cast<char>('0' + n / 10), static_cast<char>('0' + n % 10)};
+}
+
+std::string truncated_sha256(const std::string& s) {
+  if (s.empty()) return "000000000000";
+  return sha256_hex({reinterpret_cast<const uint8_t*>(s.data()), s.size()}).substr(0, 12);
+}
+
+std::string ja4_version(uint16_t v) {
+  switch (v) {
+    case 0x0304:
+      return "13";
+    case 0x0303:
+      return "12";
+    case 0x0302:
+      return "11";
+    case 0x0301:
+      return "10";
+    case 0x0300:
+      return "s3";
+    case 0x0002:
+      return "s2";
+    case 0xfeff:
+      return "d1";
+    case 0xfefd:
+      return "d2";
+    case 0xfefc:
+      return "d3";
+    default:
+      return "00";
+  }
+}
+
+bool is_alnum(uint8_t c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+
+std::vector<uint16_t> without_grease(const std::vector<uint16_t>& v) {
+  std::vector<uint16_t> out;
+  out.reserve(v.size());
+  for (uint16_t x : v) {
+    if (!is_grease(x)) out.push_back(x);
+  }
+  return out;
+}
+
+struct Ja4Parts {
+  std::string a, b, c;
+};
+
+Ja4Parts ja4_parts(const ClientHello& ch, char transport) {
+  uint16_t version = ch.version;
+  const std::vector<uint16_t> versions = without_grease(ch.supported_versions);
+  if (!versions.empty()) version = *std::max_element(versions.begin(), versions.end());
+  std::vector<uint16_t> ciphers = without_grease(ch.ciphers);
+  const std::vector<uint16_t> exts = without_grease(ch.extensions);
+  Ja4Parts p;
+  p.a.push_back(transport);
+  p.a += ja4_version(version);
+  p.a.push_back(ch.has_server_name ? 'd' : 'i');
+  p.a += two_digits(ciphers.size());
+  p.a += two_digits(exts.size());
+  p.a += ja4_alpn_chars(ch.alpn.empty() ? std::string_view() : std::string_view(ch.alpn.front()));
+  std::sort(ciphers.begin(), ciphers.end());
+  p.b = hex4_list(ciphers);
+  std::vector<uint16_t> sorted;
+  for (uint16_t e : exts) {
+    if (e != kExtServerName && e != kExtAlpn) sorted.push_back(e);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  p.c = hex4_list(sorted);
+  const std::vector<uint16_t> sigs = without_grease(ch.signature_algorithms);
+  if (!p.c.empty() && !sigs.empty()) p.c += "_" + hex4_list(sigs);
+  return p;
+}
+
+}  // namespace
+
+std::string md5_hex(std::string_view data) { return digest_hex(algorithms().md5, data.data(), data.size()); }
+
+std::string sha256_hex(core::ByteView data) { return digest_hex(algorithms().sha256, data.data(), data.size()); }
+
+std::string ja3_string(const ClientHello& ch) {
+  if (ch.ssl2) return {};
+  std::string s = std::to_string(ch.version);
+  s.push_back(',');
+  append_decimal_list(s, ch.ciphers, true);
+  s.push_back(',');
+  append_decimal_list(s, ch.extensions, true);
+  s.push_back(',');
+  append_decimal_list(s, ch.groups, true);
+  s.push_back(',');
+  append_decimal_list(s, ch.point_formats, false);
+  return s;
+}
+
+std::string ja3(const ClientHello& ch) {
+  if (ch.ssl2) return {};
+  return md5_hex(ja3_string(ch));
+}
+
+std::string ja3s_string(const ServerHello& sh) {
+  std::string s = std::to_string(sh.version);
+  s.push_back(',');
+  s += std::to_string(sh.cipher);
+  s.push_back(',');
+  append_decimal_list(s, sh.extensions, true);
+  return s;
+}
+
+std::string ja3s(const ServerHello& sh) { return md5_hex(ja3s_string(sh)); }
+
+std::string ja4_alpn_chars(std::string_view alpn) {
+  if (alpn.empty()) return "00";
+  const auto first = static_cast<uint8_t>(alpn.front());
+  const auto last = static_cast<uint8_t>(alpn.back());
+  if (is_alnum(first) && is_alnum(last)) return {static_cast<char>(first), static_cast<char>(last)};
+  return {kHex[first >> 4], kHex[last & 0x0f]};
+}
+
+std::string ja4(const ClientHello& ch, char transport) {
+  if (ch.ssl2) return {};
+  const Ja4Parts p = ja4_parts(ch, transport);
+  return p.a + "_" + truncated_sha256(p.b) + "_" + truncated_sha256(p.c);
+}
+
+std::string ja4_raw(const ClientHello& ch, char transport) {
+  if (ch.ssl2) return {};
+  const Ja4Parts p = ja4_parts(ch, transport);
+  return p.a + "_" + p.b + "_" + p.c;
+}
+
+std::string ja4s(const ServerHello& sh, char transport) {
+  const std::vector<uint16_t> exts = without_grease(sh.extensions);
+  std::string s(1, transport);
+  s += ja4_version(sh.negotiated_version());
+  s += two_digits(exts.size());
+  s += sh.has_alpn ? ja4_alpn_chars(sh.alpn) : std::string("00");
+  s.push_back('_');
+  append_hex4(s, sh.cipher);
+  s.push_back('_');
+  s += truncated_sha256(hex4_list(exts));
+  return s;
+}
+
+}  // namespace trawl::analyzers::ssl
