@@ -1,0 +1,26 @@
+#include "analyzers/pop3/pop3_record.h"
+
+#include "output/json_line.h"
+
+namespace trawl::analyzers::pop3 {
+
+void Pop3Record::write_json(std::string& out) const {
+  output::JsonLine j(out);
+  j.raw("ts", core::format_epoch_micros(ts))
+      .str("uid", uid)
+      .str("id.orig_h", orig_h.to_string())
+      .u64("id.orig_p", orig_p)
+      .str("id.resp_h", resp_h.to_string())
+      .u64("id.resp_p", resp_p);
+  if (!user.empty()) j.str("user", user);
+  j.str("command", command);
+  if (!arg.empty()) j.str("arg", arg);
+  if (!status.empty()) {
+    j.str("status", status);
+    j.str("msg", msg);
+  }
+  if (response_body_len) j.u64("response_body_len", *response_body_len);
+  j.end();
+}
+
+}  // namespace trawl::analyzers::pop3
