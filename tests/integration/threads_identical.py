@@ -97,7 +97,7 @@ def main():
                 for d in diffs:
                     print(f"    {d}")
             else:
-                sizes = ", ".join(f"{f} {os.path.getsize(os.path.join(outs[ref_n], f))} B" for f in files)
+                sizes = ", ".join(f"{f} {os.path.getsize(os.path.join(outs[ref_n], f))} B" for f in check)
                 print(f"ok   {name}: identical for --threads {args.threads} ({sizes})")
         return 1 if bad else 0
     finally:
