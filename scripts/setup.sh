@@ -13,10 +13,11 @@ packages=(
   # network namespaces (docs/testing-real-servers.md)
   iproute2 openssl curl swaks sshpass openssh-client
   dovecot-pop3d dovecot-imapd postfix libsasl2-modules vsftpd nginx openssh-server
+  samba smbclient
 )
 # Daemons installed only for that test: it runs them with its own configs, so
 # the system copies must not start now nor at boot (see below).
-server_units=(dovecot.service dovecot.socket postfix.service vsftpd.service nginx.service
+server_units=(dovecot.service dovecot.socket postfix.service vsftpd.service nginx.service smbd.service nmbd.service samba-ad-dc.service
   ssh.service ssh.socket)
 missing=()
 for p in "${packages[@]}"; do
