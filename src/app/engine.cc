@@ -156,6 +156,7 @@ constexpr size_t kBatchPackets = 512;
 constexpr size_t kBatchBytes = 256 * 1024;  // payload bytes reserved per batch
 
 const core::AnomalyId kTimestampOutlier{"capture.timestamp_outlier"};
+const core::AnomalyId kFlowBackwards{"flow.timestamp_backwards"};
 
 }  // namespace
 
@@ -318,6 +319,14 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
       }
       if (on_packet) on_packet(pkt);
       if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) return;
+      // Connections never run backwards: a packet older than the packet
+      // clock counts as arriving now. Done here, against the one clock of
+      // the whole input, so that it does not depend on which shard the
+      // packet lands in (each table would otherwise clamp to its own time).
+      if (pkt.ts < clock) [[unlikely]] {
+        pkt.ts = clock;
+        stats.anomalies.add(kFlowBackwards);
+      }
 
       if (!threaded) {
         workers[0]->table.process(pkt);
