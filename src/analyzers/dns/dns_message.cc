@@ -1,7 +1,5 @@
 #include "analyzers/dns/dns_message.h"
 
-#include <arpa/inet.h>
-
 #include <string_view>
 
 namespace trawl::analyzers::dns {
@@ -20,17 +18,24 @@ enum class Step { kOk, kTruncated, kError };
 // hex); names are additionally lower-cased (ASCII only, as Zeek's isupper/tolower).
 void append_escaped(std::string& out, ByteView bytes, bool lower) {
   static constexpr char kHex[] = "0123456789abcdef";
+  // Sized for the worst case once, then written without per-byte checks
+  // (this runs for every name and string of every message).
+  const size_t start = out.size();
+  out.resize(start + 4 * bytes.size());
+  char* w = out.data() + start;
   for (uint8_t b : bytes) {
     if (b < 0x20 || b >= 0x7f) {
-      out += "\\x";
-      out += kHex[b >> 4];
-      out += kHex[b & 0x0f];
+      *w++ = '\\';
+      *w++ = 'x';
+      *w++ = kHex[b >> 4];
+      *w++ = kHex[b & 0x0f];
     } else if (lower && b >= 'A' && b <= 'Z') {
-      out += static_cast<char>(b - 'A' + 'a');
+      *w++ = static_cast<char>(b - 'A' + 'a');
     } else {
-      out += static_cast<char>(b);
+      *w++ = static_cast<char>(b);
     }
   }
+  out.resize(static_cast<size_t>(w - out.data()));
 }
 
 class Parser {
@@ -43,10 +48,11 @@ class Parser {
  private:
   // Reads the name at `pos`; its in-place part must end by `end` (the rdata
   // end when `in_rdata`, else the message end). On success `pos` is the byte
-  // after the in-place part. Pointers must point strictly before themselves,
-  // and a name reached through a pointer must end before that pointer, so
-  // every chain terminates; the jump cap bounds the work per name.
-  Step read_name(size_t& pos, size_t end, bool in_rdata, std::string& out);
+  // after the in-place part. A name reached through a backward pointer must
+  // end before that pointer; a forward pointer (counted as an anomaly) may
+  // lead anywhere in the message, and the jump cap ends any cycle.
+  // `original`, when given, receives the name without lower-casing.
+  Step read_name(size_t& pos, size_t end, bool in_rdata, std::string& out, std::string* original = nullptr);
   Step parse_question(Cursor& c, DnsQuestion& q);
   Step parse_record(Cursor& c, DnsRecord& rr, bool additional);
   void parse_rdata(DnsRecord& rr, size_t start, size_t end);
@@ -66,16 +72,19 @@ class Parser {
   bool malformed_ = false;  // bad rdata that could be skipped
 };
 
-Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out) {
+Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out, std::string* original) {
   out.clear();
+  if (original) original->clear();
   size_t p = pos;
   size_t limit = end;
   size_t resume = 0;
   bool jumped = false;
+  bool forward = false;
   uint32_t jumps = 0;
   size_t wire = 1;  // the root label
   // Ran into `limit` before the root label.
   auto overrun = [&]() -> Step {
+    if (jumped && limit == msg_.size()) return name_error(kAnomTruncated);  // forward target ran off the end
     if (jumped) return name_error(kAnomCompressionLoop);  // target ran into its own pointer
     if (in_rdata) return name_error(kAnomRdataOverflow);
     return Step::kTruncated;
@@ -91,11 +100,19 @@ Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out)
     if (kind == 0xc0) {
       if (p + 1 >= limit) return overrun();
       const size_t target = (size_t{len & 0x3fu} << 8) | msg_[p + 1];
-      if (target >= p) return name_error(jumped || target == p ? kAnomCompressionLoop : kAnomForwardPointer);
-      if (++jumps > limits_.max_name_jumps) return name_error(kAnomCompressionLoop);
+      if (target == p || ++jumps > limits_.max_name_jumps) return name_error(kAnomCompressionLoop);
+      if (target > p) {
+        // Unusual but unambiguous (masscan's version.bind probe points at
+        // the root label after its own name); tshark follows them too. The
+        // jump cap bounds any cycle they form.
+        if (!forward) anomalies_.add(kAnomForwardPointer);
+        forward = true;
+        limit = msg_.size();
+      } else {
+        limit = p;
+      }
       if (!jumped) resume = p + 2;
       jumped = true;
-      limit = p;
       p = target;
       continue;
     }
@@ -104,6 +121,10 @@ Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out)
     if (p + 1 + len > limit) return overrun();
     if (!out.empty()) out += '.';
     append_escaped(out, msg_.subspan(p + 1, len), true);
+    if (original) {
+      if (!original->empty()) *original += '.';
+      append_escaped(*original, msg_.subspan(p + 1, len), false);
+    }
     wire += size_t{len} + 1;
     p += size_t{len} + 1;
   }
@@ -113,7 +134,7 @@ Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out)
 
 Step Parser::parse_question(Cursor& c, DnsQuestion& q) {
   size_t pos = c.position();
-  const Step s = read_name(pos, msg_.size(), false, q.name);
+  const Step s = read_name(pos, msg_.size(), false, q.name, &q.original);
   if (s != Step::kOk) return s;
   c.skip(pos - c.position());
   if (!c.be16(q.qtype) || !c.be16(q.qclass)) return Step::kTruncated;
@@ -146,8 +167,9 @@ void Parser::parse_rdata(DnsRecord& rr, size_t start, size_t end) {
         mismatch();
         return;
       }
-      char buf[INET6_ADDRSTRLEN] = {};
-      if (inet_ntop(rr.type == kTypeA ? AF_INET : AF_INET6, rd.data(), buf, sizeof buf) != nullptr) rr.rdata = buf;
+      rr.address = rr.type == kTypeA ? core::IpAddress::v4(rd.data()) : core::IpAddress::v6(rd.data());
+      rr.has_address = true;
+      rr.rdata = rr.address.to_string();
       return;
     }
     case kTypeNs:
@@ -183,7 +205,9 @@ void Parser::parse_rdata(DnsRecord& rr, size_t start, size_t end) {
       if (end - pos != 20) mismatch();
       return;
     }
-    case kTypeTxt: {
+    case kTypeTxt:
+    case kTypeSpf: {
+      const char* prefix = rr.type == kTypeTxt ? "TXT " : "SPF ";
       Cursor t(rd);
       std::string rendered;
       while (!t.empty()) {
@@ -204,7 +228,7 @@ void Parser::parse_rdata(DnsRecord& rr, size_t start, size_t end) {
         std::string str;
         append_escaped(str, s, false);
         if (!rendered.empty()) rendered += ' ';
-        rendered += "TXT ";
+        rendered += prefix;
         rendered += std::to_string(n);
         rendered += ' ';
         rendered += str;
@@ -213,6 +237,52 @@ void Parser::parse_rdata(DnsRecord& rr, size_t start, size_t end) {
       rr.rdata = std::move(rendered);
       return;
     }
+    case kTypeRrsig: {
+      // type covered, algorithm, labels, original TTL, expiration,
+      // inception, key tag (18 bytes), then the signer's name.
+      if (rdlen < 19) {
+        mismatch();
+        return;
+      }
+      std::string signer;
+      size_t pos = start + 18;
+      if (read_name(pos, end, true, signer) != Step::kOk) {
+        malformed_ = true;
+        return;
+      }
+      rr.rdata = "RRSIG " + std::to_string(core::load_be16(rd.data())) + ' ' + (signer.empty() ? "<Root>" : signer);
+      return;
+    }
+    case kTypeDnskey:
+      if (rdlen < 4) {
+        mismatch();
+        return;
+      }
+      rr.rdata = "DNSKEY " + std::to_string(rd[3]);
+      return;
+    case kTypeDs:
+      if (rdlen < 4) {
+        mismatch();
+        return;
+      }
+      rr.rdata = "DS " + std::to_string(rd[2]) + ' ' + std::to_string(rd[3]);
+      return;
+    case kTypeNsec: {
+      std::string next;
+      size_t pos = start;
+      if (read_name(pos, end, true, next) != Step::kOk) {
+        malformed_ = true;
+        return;
+      }
+      rr.rdata = "NSEC " + rr.name + ' ' + next;
+      return;
+    }
+    case kTypeNsec3:
+      rr.rdata = "NSEC3";
+      return;
+    case kTypeNsec3Param:
+      rr.rdata = "NSEC3PARAM";
+      return;
     default:
       rr.rdata = "<unknown type=" + std::to_string(rr.type) + ">";
       return;
@@ -312,7 +382,16 @@ ParseResult Parser::run() {
 
 ParseResult parse_dns_message(core::ByteView msg, DnsMessage& out, core::Anomalies& anomalies,
                               const DnsLimits& limits) {
-  out = DnsMessage{};
+  // Reset field by field so the vectors keep their capacity when a caller
+  // reuses one DnsMessage for every message of a connection.
+  out.id = 0;
+  out.flags = DnsFlags{};
+  out.rcode = out.qdcount = out.ancount = out.nscount = out.arcount = 0;
+  out.questions.clear();
+  out.answers.clear();
+  out.authority.clear();
+  out.additional.clear();
+  out.opt = DnsOpt{};
   return Parser(msg, out, anomalies, limits).run();
 }
 

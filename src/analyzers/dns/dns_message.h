@@ -10,6 +10,7 @@
 
 #include "core/anomalies.h"
 #include "core/byte_view.h"
+#include "core/ip_address.h"
 
 namespace trawl::analyzers::dns {
 
@@ -28,8 +29,9 @@ inline const core::AnomalyId kAnomTrailingData{"dns.trailing_data"};
 // kOk: every counted section entry was parsed and kept.
 // kPartial: the header parsed, but the message ended early or a limit dropped
 //           entries; `out` holds everything before that point.
-// kError: no header (< 12 bytes) or a malformed name (pointer loop, forward
-//         pointer, bad label type, oversize name); `out` holds what came before.
+// kError: no header (< 12 bytes) or a malformed name (pointer loop, bad
+//         label type, oversize name); `out` holds what came before.
+// A forward compression pointer is followed (and counted as an anomaly).
 enum class ParseResult { kOk, kPartial, kError };
 
 struct DnsLimits {
@@ -49,6 +51,13 @@ enum RrType : uint16_t {
   kTypeAaaa = 28,
   kTypeSrv = 33,
   kTypeOpt = 41,
+  kTypeDs = 43,
+  kTypeRrsig = 46,
+  kTypeNsec = 47,
+  kTypeDnskey = 48,
+  kTypeNsec3 = 50,
+  kTypeNsec3Param = 51,
+  kTypeSpf = 99,
 };
 
 struct DnsFlags {
@@ -64,7 +73,8 @@ struct DnsFlags {
 };
 
 struct DnsQuestion {
-  std::string name;  // lower-cased, dotted, no trailing dot, odd bytes as \xNN
+  std::string name;      // lower-cased, dotted, no trailing dot, odd bytes as \xNN
+  std::string original;  // the same with the case as sent (0x20 randomisation, base64 tunnels)
   uint16_t qtype = 0;
   uint16_t qclass = 0;
 };
@@ -75,8 +85,12 @@ struct DnsRecord {
   uint16_t rclass = 0;
   uint32_t ttl = 0;
   // As Zeek's dns.log answers: address, target name, "TXT <len> <str> ...",
-  // SOA mname, or "<unknown type=N>".
+  // SOA mname, "RRSIG <type> <signer>", "DNSKEY <alg>", "NSEC <owner> <next>",
+  // "DS <alg> <digest type>", "NSEC3", "NSEC3PARAM", or "<unknown type=N>";
+  // empty when the rdata was malformed.
   std::string rdata;
+  core::IpAddress address;  // A and AAAA (when has_address)
+  bool has_address = false;
   uint16_t preference = 0;  // MX preference, SRV priority
   uint16_t weight = 0;      // SRV
   uint16_t port = 0;        // SRV

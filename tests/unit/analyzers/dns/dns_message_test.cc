@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "analyzers/dns/dns_msg_builder.h"
+
 #ifndef TRAWL_SHARED_PCAPS
 #define TRAWL_SHARED_PCAPS "../shared/pcaps"
 #endif
@@ -19,54 +21,10 @@
 namespace trawl::analyzers::dns {
 namespace {
 
-// Builds DNS messages byte by byte.
-struct Msg {
-  std::vector<uint8_t> b;
+using test_util::Msg;
 
-  Msg& u8(unsigned v) {
-    b.push_back(static_cast<uint8_t>(v));
-    return *this;
-  }
-  Msg& u16(unsigned v) {
-    u8(v >> 8);
-    return u8(v & 0xff);
-  }
-  Msg& u32(uint32_t v) {
-    u16(v >> 16);
-    return u16(v & 0xffff);
-  }
-  Msg& header(unsigned id, unsigned flags, unsigned qd, unsigned an, unsigned ns, unsigned ar) {
-    return u16(id).u16(flags).u16(qd).u16(an).u16(ns).u16(ar);
-  }
-  Msg& label(std::string_view l) {
-    u8(static_cast<unsigned>(l.size()));
-    for (char c : l) u8(static_cast<unsigned char>(c));
-    return *this;
-  }
-  // Dotted labels without the terminating root label.
-  Msg& labels(std::string_view dotted) {
-    while (!dotted.empty()) {
-      const size_t dot = dotted.find('.');
-      label(dotted.substr(0, dot));
-      dotted = dot == std::string_view::npos ? std::string_view{} : dotted.substr(dot + 1);
-    }
-    return *this;
-  }
-  Msg& name(std::string_view dotted) { return labels(dotted).u8(0); }
-  Msg& ptr(unsigned offset) { return u16(0xc000u | offset); }
-  // Record header with a 2-byte rdlength placeholder; returns its offset.
-  size_t rr(unsigned type, uint32_t ttl = 300, unsigned cls = 1) {
-    u16(type).u16(cls).u32(ttl).u16(0);
-    return b.size() - 2;
-  }
-  void end_rdata(size_t len_at) {
-    const size_t n = b.size() - len_at - 2;
-    b[len_at] = static_cast<uint8_t>(n >> 8);
-    b[len_at + 1] = static_cast<uint8_t>(n & 0xff);
-  }
-  size_t size() const { return b.size(); }
-  core::ByteView view() const { return {b.data(), b.size()}; }
-};
+// A private-use type no parser renders.
+constexpr unsigned kUnknownType = 65280;
 
 ParseResult parse(const Msg& m, DnsMessage& out, core::Anomalies& an, const DnsLimits& limits = {}) {
   return parse_dns_message(m.view(), out, an, limits);
@@ -112,7 +70,7 @@ Msg full_response() {
   m.u16(1).u16(2).u16(5060).labels("sip").ptr(16);
   m.end_rdata(l);
   m.ptr(16);
-  l = m.rr(99);
+  l = m.rr(kUnknownType);
   m.u8(1).u8(2).u8(3);
   m.end_rdata(l);
   m.ptr(16);
@@ -164,6 +122,7 @@ TEST(DnsMessage, ResponseWithCompressionAndEveryType) {
   EXPECT_EQ(out.rcode, 0);
   ASSERT_EQ(out.questions.size(), 1u);
   EXPECT_EQ(out.questions[0].name, "www.example.com");
+  EXPECT_EQ(out.questions[0].original, "www.Example.COM");
   ASSERT_EQ(out.answers.size(), 10u);
   const std::vector<std::pair<std::string, std::string>> want = {
       {"www.example.com", "web.example.com"},
@@ -174,7 +133,7 @@ TEST(DnsMessage, ResponseWithCompressionAndEveryType) {
       {"example.com", "mail.example.com"},
       {"example.com", "TXT 11 v=spf1 -all TXT 2 a\\x01"},
       {"_sip._udp.example.com", "sip.example.com"},
-      {"example.com", "<unknown type=99>"},
+      {"example.com", "<unknown type=65280>"},
       {"example.com", "ns1.example.com"},
   };
   for (size_t i = 0; i < want.size(); ++i) {
@@ -183,6 +142,11 @@ TEST(DnsMessage, ResponseWithCompressionAndEveryType) {
     EXPECT_EQ(out.answers[i].rclass, 1) << i;
   }
   EXPECT_EQ(out.answers[1].ttl, 60u);
+  ASSERT_TRUE(out.answers[1].has_address);
+  EXPECT_EQ(out.answers[1].address, *core::IpAddress::parse("192.0.2.1"));
+  ASSERT_TRUE(out.answers[2].has_address);
+  EXPECT_EQ(out.answers[2].address, *core::IpAddress::parse("2001:db8::1"));
+  EXPECT_FALSE(out.answers[0].has_address);
   EXPECT_EQ(out.answers[5].preference, 10);
   ASSERT_EQ(out.answers[6].txt.size(), 2u);
   EXPECT_EQ(out.answers[6].txt[0], "v=spf1 -all");
@@ -239,13 +203,47 @@ TEST(DnsMessage, TwoPointerLoop) {
   EXPECT_TRUE(out.questions.empty());
 }
 
-TEST(DnsMessage, ForwardPointer) {
+TEST(DnsMessage, ForwardPointerIsFollowed) {
+  // The question points past itself to a name after the message's sections
+  // (trailing bytes); tshark resolves it the same way.
   Msg m;
-  m.header(1, 0, 1, 0, 0, 0).ptr(20).u16(1).u16(1).name("example.com");
+  m.header(1, 0, 1, 0, 0, 0).ptr(18).u16(kTypeMx).u16(1).name("Example.com");
+  DnsMessage out;
+  core::Anomalies an;
+  EXPECT_EQ(parse(m, out, an), ParseResult::kOk);
+  EXPECT_EQ(an.count(kAnomForwardPointer), 1u);
+  ASSERT_EQ(out.questions.size(), 1u);
+  EXPECT_EQ(out.questions[0].name, "example.com");
+  EXPECT_EQ(out.questions[0].original, "Example.com");
+  EXPECT_EQ(out.questions[0].qtype, kTypeMx);
+
+  // masscan's version.bind: the name ends in a pointer to the root label
+  // that is the first byte of its own type field.
+  Msg v;
+  v.header(0x0ab1, 0x0120, 1, 0, 0, 0).labels("version.bind").ptr(27).u16(kTypeTxt).u16(3);
+  EXPECT_EQ(parse(v, out, an), ParseResult::kOk);
+  ASSERT_EQ(out.questions.size(), 1u);
+  EXPECT_EQ(out.questions[0].name, "version.bind");
+  EXPECT_EQ(out.questions[0].qtype, kTypeTxt);
+  EXPECT_EQ(out.questions[0].qclass, 3);
+
+  // A forward pointer to past the end.
+  Msg end;
+  end.header(1, 0, 1, 0, 0, 0).ptr(200).u16(1).u16(1);
+  core::Anomalies an2;
+  EXPECT_EQ(parse(end, out, an2), ParseResult::kError);
+  EXPECT_EQ(an2.count(kAnomTruncated), 1u);
+}
+
+TEST(DnsMessage, ForwardAndBackwardPointerCycle) {
+  // 12 -> 16 (forward), 16 -> 12 (backward), ... until the jump cap.
+  Msg m;
+  m.header(1, 0, 1, 0, 0, 0).ptr(16).u16(1).ptr(12);
   DnsMessage out;
   core::Anomalies an;
   EXPECT_EQ(parse(m, out, an), ParseResult::kError);
-  EXPECT_EQ(an.count(kAnomForwardPointer), 1u);
+  EXPECT_EQ(an.count(kAnomCompressionLoop), 1u);
+  EXPECT_TRUE(out.questions.empty());
 }
 
 TEST(DnsMessage, JumpLimit) {
@@ -253,7 +251,7 @@ TEST(DnsMessage, JumpLimit) {
   // pointers, each to the one before; the next record's owner starts the chain.
   Msg c;
   c.header(1, 0x8000, 0, 2, 0, 0).u8(0);
-  const size_t l = c.rr(99);
+  const size_t l = c.rr(kUnknownType);
   size_t last = c.size();
   c.u8(0);
   for (int i = 0; i < 40; ++i) {
@@ -464,6 +462,73 @@ TEST(DnsMessage, Garbage) {
   core::Anomalies an;
   EXPECT_EQ(parse(m, out, an), ParseResult::kPartial);
   EXPECT_EQ(an.count(kAnomTruncated), 1u);
+}
+
+TEST(DnsMessage, DnssecAndSpfRenderedAsZeek) {
+  Msg m;
+  m.header(7, 0x8180, 1, 7, 0, 0);
+  m.name("example.com").u16(kTypeDnskey).u16(1);
+  m.ptr(12);
+  size_t l = m.rr(kTypeRrsig);
+  m.u16(kTypeA).u8(13).u8(2).u32(300).u32(2).u32(1).u16(4711).ptr(12).u8(0xaa).u8(0xbb);
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeRrsig);  // signed by the root
+  m.u16(kTypeNs).u8(8).u8(0).u32(300).u32(2).u32(1).u16(1).u8(0).u8(0xcc);
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeDnskey);
+  m.u16(257).u8(3).u8(13).u8(1).u8(2);
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeDs);
+  m.u16(4711).u8(8).u8(2).u8(0xde).u8(0xad);
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeNsec);
+  m.labels("a").ptr(12).u8(0).u8(1).u8(0x40);
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeSpf);
+  m.label("v=spf1 ~all");
+  m.end_rdata(l);
+  m.ptr(12);
+  l = m.rr(kTypeDs);  // too short for its fixed fields
+  m.u8(1);
+  m.end_rdata(l);
+
+  DnsMessage out;
+  core::Anomalies an;
+  EXPECT_EQ(parse(m, out, an), ParseResult::kError);  // the short DS
+  EXPECT_EQ(an.count(kAnomRdataLengthMismatch), 1u);
+  ASSERT_EQ(out.answers.size(), 7u);
+  EXPECT_EQ(out.answers[0].rdata, "RRSIG 1 example.com");
+  EXPECT_EQ(out.answers[1].rdata, "RRSIG 2 <Root>");
+  EXPECT_EQ(out.answers[2].rdata, "DNSKEY 13");
+  EXPECT_EQ(out.answers[3].rdata, "DS 8 2");
+  EXPECT_EQ(out.answers[4].rdata, "NSEC example.com a.example.com");
+  EXPECT_EQ(out.answers[5].rdata, "SPF 11 v=spf1 ~all");
+  EXPECT_EQ(out.answers[6].rdata, "");
+}
+
+TEST(DnsMessage, ReusedMessageIsReset) {
+  DnsMessage out;
+  core::Anomalies an;
+  ASSERT_EQ(parse(full_response(), out, an), ParseResult::kOk);
+  ASSERT_FALSE(out.answers.empty());
+  Msg q;
+  q.header(9, 0x0100, 1, 0, 0, 0).name("Second.example").u16(kTypeTxt).u16(1);
+  ASSERT_EQ(parse(q, out, an), ParseResult::kOk);
+  EXPECT_EQ(out.id, 9);
+  EXPECT_FALSE(out.flags.qr);
+  EXPECT_FALSE(out.opt.present);
+  EXPECT_EQ(out.rcode, 0);
+  EXPECT_TRUE(out.answers.empty());
+  EXPECT_TRUE(out.authority.empty());
+  EXPECT_TRUE(out.additional.empty());
+  ASSERT_EQ(out.questions.size(), 1u);
+  EXPECT_EQ(out.questions[0].name, "second.example");
+  EXPECT_EQ(out.questions[0].original, "Second.example");
 }
 
 TEST(DnsMessage, TcpFraming) {
