@@ -1205,6 +1205,11 @@ fixed steps; payloads come from seeded generators; addresses are documentation
 ranges (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) and
 RFC 1918 / loopback for inside hosts. Files are a few KB at most.
 
+Two subfolders come from their own generators, with their own `--check`:
+`smb/` from `tests/tools/craft_smb.py` (see `smb/README.md`) and `rdp/`
+(`rdp_sessions.pcap`, five RDP connection sequences) from
+`tests/tools/craft_rdp.py` (see its docstring).
+
 `conn_states.json` is the sidecar: for each case (one capture, a folder or
 several files) the connections Zeek would log, with the fields to check
 (conn_state, history, packets and IP bytes per direction, payload bytes,
