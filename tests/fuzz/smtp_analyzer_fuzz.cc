@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "analyzers/dispatcher.h"
+#include "dispatcher_script_fuzz.h"
 #include "analyzers/smtp/mime.h"
 #include "analyzers/smtp/smtp_record.h"
 #include "core/anomalies.h"
@@ -49,45 +50,8 @@ void run_session(const uint8_t* data, size_t size, bool reveal) {
   trawl::core::Anomalies anomalies;
   std::vector<std::unique_ptr<Record>> sink;
   Dispatcher d(info, config, anomalies, sink, trawl::analyzers::registry());
-  int64_t t = 1000000000;
-  size_t pos = 0;
-  while (pos < size) {
-    const uint8_t c = data[pos++];
-    const bool orig = (c & 1) != 0;
-    const trawl::core::Timestamp ts{t += 1000};
-    switch (c >> 6) {
-      case 0:
-      case 3: {
-        size_t len;
-        if ((c >> 6) == 0) {
-          if (size - pos < 2) {
-            pos = size;
-            break;
-          }
-          len = (size_t{data[pos]} << 8) | data[pos + 1];
-          pos += 2;
-        } else {
-          len = ((c >> 1) & 31u) + 1;
-        }
-        if (len > size - pos) len = size - pos;
-        // A copy, so that reading past the delivery is caught.
-        std::unique_ptr<uint8_t[]> copy(new uint8_t[len == 0 ? 1 : len]);
-        for (size_t i = 0; i < len; ++i) copy[i] = data[pos + i];
-        d.stream_data(orig, {copy.get(), len}, ts);
-        pos += len;
-        break;
-      }
-      case 1:
-        if (pos >= size) break;
-        d.stream_gap(orig, uint64_t{data[pos++]} * 7 + 1, ts);
-        break;
-      case 2:
-        d.stream_end(orig, ts);
-        break;
-    }
-  }
   trawl::flow::ConnRecord rec;
-  d.finish(trawl::core::Timestamp{t + 1000}, rec);
+  trawl::fuzz::play_script(d, data, size, rec);
   std::string out;
   for (const auto& r : sink) {
     r->write_json(out);
