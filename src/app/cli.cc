@@ -16,7 +16,7 @@ const char kUsage[] =
     "usage: trawl COMMAND [options] CAPTURE|FOLDER...\n"
     "\n"
     "commands:\n"
-    "  analyze   write connection records (conn.jsonl, arp.jsonl, stats.json) and print a summary\n"
+    "  analyze   write records (conn, arp, dns, http ... .jsonl), findings.jsonl and stats.json; print a summary\n"
     "  flows     one line per connection: ts, src, sport, dst, dport, proto (TSV; --csv, --json)\n"
     "  talkers   host pairs by bytes, both directions summed (--top N)\n"
     "  hosts     every IP address with packets and bytes sent/received, connections, first/last seen\n"
@@ -40,6 +40,10 @@ const char kUsage[] =
     "                     is written early and counted as flow.evicted (default 200000, ~0.8 KB each)\n"
     "  --reveal-credentials  write passwords seen in clear text into auth.jsonl (default: never kept)\n"
     "  --no-analyzers     no protocol analyzers (conn.jsonl only; TCP is still reassembled)\n"
+    "  --set KEY=VALUE    analyze: a detector threshold (repeatable; --list-thresholds shows them all)\n"
+    "  --detectors NAMES  analyze: run only these detectors (comma separated; default all)\n"
+    "  --no-detect        analyze: no detectors (no findings.jsonl)\n"
+    "  --list-thresholds  analyze: print every detector threshold with its default and exit\n"
     "  -q, --quiet        analyze: no terminal summary\n"
     "  --no-progress      never draw the progress bar\n"
     "\n"
@@ -153,6 +157,24 @@ std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
       a.engine.analyzer.reveal_credentials = true;
     } else if (opt == "--no-analyzers") {
       a.engine.analyzers = false;
+    } else if (opt == "--set") {
+      std::string kv;
+      if (!value(kv)) return std::nullopt;
+      a.detect_set.push_back(kv);
+    } else if (opt == "--detectors") {
+      std::string list;
+      if (!value(list)) return std::nullopt;
+      size_t start = 0;
+      while (start <= list.size()) {
+        size_t comma = list.find(',', start);
+        if (comma == std::string::npos) comma = list.size();
+        if (comma > start) a.detectors.push_back(list.substr(start, comma - start));
+        start = comma + 1;
+      }
+    } else if (opt == "--no-detect") {
+      a.no_detect = true;
+    } else if (opt == "--list-thresholds") {
+      a.list_thresholds = true;
     } else if (opt == "-h" || opt == "--help") {
       std::fputs(kUsage, stdout);
       exit_code = 0;
@@ -188,7 +210,7 @@ int run_cli(int argc, char** argv) {
   auto args = parse_args(argc, argv, code);
   if (!args) return code;
   const std::string& c = args->command;
-  if (args->inputs.empty()) {
+  if (args->inputs.empty() && !(c == "analyze" && args->list_thresholds)) {
     std::fprintf(stderr, "trawl %s: give at least one capture file or folder\n", c.c_str());
     return 2;
   }

@@ -25,6 +25,12 @@ struct Args {
   unsigned top = 10;            // --top
   bool quiet = false;           // -q: no summary
   std::vector<core::IpNetwork> home_net;
+  // Detectors (analyze): --set KEY=VALUE thresholds, --detectors NAMES,
+  // --no-detect, --list-thresholds.
+  std::vector<std::string> detect_set;
+  std::vector<std::string> detectors;
+  bool no_detect = false;
+  bool list_thresholds = false;
   EngineOptions engine;
 };
 

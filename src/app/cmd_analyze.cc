@@ -10,6 +10,7 @@
 #include "app/aggregates.h"
 #include "app/cli.h"
 #include "app/stats_json.h"
+#include "detect/detector.h"
 #include "output/file_sink.h"
 #include "output/records.h"
 
@@ -24,6 +25,30 @@ std::string utc_time(core::Timestamp t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
+}
+
+// The findings, most severe first; the first 40 (all are in findings.jsonl).
+void print_findings(const std::vector<detect::Finding>& findings) {
+  if (findings.empty()) {
+    std::printf("findings: none\n");
+    return;
+  }
+  std::map<detect::Severity, uint64_t, std::greater<>> by_sev;
+  for (const auto& f : findings) ++by_sev[f.severity];
+  std::printf("findings: %zu (", findings.size());
+  const char* sep = "";
+  for (const auto& [sev, n] : by_sev) {
+    std::printf("%s%llu %s", sep, static_cast<unsigned long long>(n), std::string(detect::severity_name(sev)).c_str());
+    sep = ", ";
+  }
+  std::printf(")\n");
+  constexpr size_t kShown = 40;
+  for (size_t i = 0; i < findings.size() && i < kShown; ++i) {
+    const auto& f = findings[i];
+    std::string sev(detect::severity_name(f.severity));
+    std::printf("  %-8s %-24s %s  %s\n", sev.c_str(), f.id.c_str(), utc_time(f.ts).c_str(), f.summary.c_str());
+  }
+  if (findings.size() > kShown) std::printf("  ... %zu more in findings.jsonl\n", findings.size() - kShown);
 }
 
 void print_summary(const Args& args, const RunStats& st, const Talkers& talkers, const Services& services,
@@ -92,6 +117,37 @@ void print_summary(const Args& args, const RunStats& st, const Talkers& talkers,
 
 int cmd_analyze(const Args& in) {
   Args args = in;
+  // Detectors and their thresholds, checked before any work is done.
+  detect::Config detect_config;
+  for (const auto& n : args.home_net) detect_config.internal.add(n);
+  for (const auto& kv : args.detect_set) {
+    std::string err;
+    if (!detect_config.parse_override(kv, err)) {
+      std::fprintf(stderr, "trawl analyze: %s\n", err.c_str());
+      return 2;
+    }
+  }
+  std::unique_ptr<detect::DetectorSet> detectors;
+  if (!args.no_detect || args.list_thresholds) {
+    detectors = std::make_unique<detect::DetectorSet>(detect_config, args.detectors);
+    if (!detectors->unknown_names().empty()) {
+      std::fprintf(stderr, "trawl analyze: --detectors: no detector named '%s'\n",
+                   detectors->unknown_names().front().c_str());
+      return 2;
+    }
+    auto unknown = detect_config.unknown_overrides();
+    if (!unknown.empty()) {
+      std::fprintf(stderr, "trawl analyze: --set %s: no such threshold (see trawl analyze --list-thresholds)\n",
+                   unknown.front().c_str());
+      return 2;
+    }
+  }
+  if (args.list_thresholds) {
+    for (const auto& [key, e] : detect_config.entries()) {
+      std::printf("%-40s %-10g %s\n", key.c_str(), e.default_value, e.doc.c_str());
+    }
+    return 0;
+  }
   if (args.out_dir.empty()) args.out_dir = "trawl-out";
   std::error_code ec;
   std::filesystem::create_directories(args.out_dir, ec);
@@ -127,6 +183,7 @@ int cmd_analyze(const Args& in) {
 
   Engine engine(args.engine);
   engine.on_conn = [&](const flow::ConnRecord& r) {
+    if (detectors) detectors->on_conn(r);
     output::append_conn_json(r, conn_buf);
     conn_file.write_buffered(conn_buf);
     if (!args.quiet) {  // only the summary needs these
@@ -136,6 +193,7 @@ int cmd_analyze(const Args& in) {
     }
   };
   engine.on_record = [&](const analyzers::Record& r) {
+    if (detectors) detectors->on_record(r);
     auto it = logs.find(r.log());
     if (it == logs.end()) {
       it = logs.try_emplace(std::string(r.log())).first;
@@ -151,18 +209,8 @@ int cmd_analyze(const Args& in) {
     r.write_json(f.buf);
     f.sink.write_buffered(f.buf);
   };
-  engine.on_packet = [&](const decode::DecodedPacket& p) {
-    if (p.l3 != decode::L3::kArp) return;
-    output::ArpRecord a;
-    a.ts = p.ts;
-    a.op = p.arp.op;
-    a.src_mac = p.src_mac;
-    a.sender_mac = p.arp.sender_mac;
-    a.sender_ip = p.arp.sender_ip;
-    a.target_mac = p.arp.target_mac;
-    a.target_ip = p.arp.target_ip;
-    a.has_vlan = p.vlan_count > 0;
-    a.vlan = p.vlan[0];
+  engine.on_arp = [&](const output::ArpRecord& a) {
+    if (detectors) detectors->on_arp(a);
     output::append_arp_json(a, arp_buf);
     arp_file.write_buffered(arp_buf);
     ++arp_lines;
@@ -188,12 +236,37 @@ int cmd_analyze(const Args& in) {
       status = 3;
     }
   }
+  // Findings: written even when some input failed (what was read still counts).
+  std::vector<detect::Finding> findings;
+  if (detectors) {
+    findings = detectors->finish();
+    output::FileSink fsink;
+    std::string fbuf;
+    if (!fsink.open((std::filesystem::path(args.out_dir) / "findings.jsonl").string())) {
+      std::fprintf(stderr, "trawl analyze: %s\n", fsink.error().c_str());
+      status = 3;
+    } else {
+      for (const auto& f : findings) {
+        detect::append_finding_json(f, fbuf);
+        fsink.write_buffered(fbuf);
+      }
+      fsink.drain(fbuf);
+      if (!fsink.close()) {
+        std::fprintf(stderr, "trawl analyze: %s\n", fsink.error().c_str());
+        status = 3;
+      }
+    }
+    stats.findings = findings.size();
+  }
   std::string stats_error;
   if (!write_stats_json((std::filesystem::path(args.out_dir) / "stats.json").string(), stats, stats_error)) {
     std::fprintf(stderr, "trawl analyze: %s\n", stats_error.c_str());
     status = 3;
   }
-  if (!args.quiet) print_summary(args, stats, talkers, services, arp_lines, by_proto);
+  if (!args.quiet) {
+    print_summary(args, stats, talkers, services, arp_lines, by_proto);
+    if (detectors) print_findings(findings);
+  }
   return status;
 }
 

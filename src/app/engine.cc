@@ -15,6 +15,7 @@
 
 #include "analyzers/dispatcher.h"
 #include "app/progress.h"
+#include "capture/buffer_block.h"
 #include "capture/packet_reader.h"
 
 namespace trawl::app {
@@ -91,16 +92,23 @@ class Channel {
 
 struct Batch {
   std::vector<decode::DecodedPacket> packets;
-  // Payload bytes copied out of the reader's buffer (which the next read
-  // reuses); packets[i].payload is re-pointed at payload_off[i] by the worker.
+  // TCP/UDP payload stays in the reader's buffers: the batch holds a reference
+  // to each buffer its packets point into, so the reader moves to fresh ones
+  // rather than overwrite them. Payload that is not in a reader buffer (a
+  // reassembled IP datagram, a held-back packet) is copied into bytes, and
+  // packets[i].payload is re-pointed at copied_off[i] by the worker.
+  std::vector<capture::BlockRef> blocks;
   std::vector<uint8_t> bytes;
-  std::vector<uint32_t> payload_off;
+  std::vector<uint32_t> copied;      // indexes of packets whose payload is in bytes
+  std::vector<uint32_t> copied_off;
+  std::vector<output::ArpRecord> arp;  // shard 0 only: the group's ARP records, passed through
   bool tick = false;  // after the packets, expire at tick_ts and report
   core::Timestamp tick_ts;
   bool end = false;   // after the packets, flush everything and report
 };
 
 struct Report {
+  std::vector<output::ArpRecord> arp;
   std::vector<ConnRecord> records;
   std::vector<LogPtr> logs;
   bool end = false;
@@ -117,6 +125,7 @@ struct Worker {
         table(with_app(options.flow, options.analyzers ? &factory : nullptr), anomalies,
               [this](ConnRecord&& r) { pending.push_back(std::move(r)); }) {}
   core::Anomalies anomalies;
+  std::vector<output::ArpRecord> pending_arp;
   std::vector<ConnRecord> pending;
   std::vector<LogPtr> pending_logs;
   analyzers::AnalyzerFactory factory;
@@ -126,7 +135,8 @@ struct Worker {
   std::thread thread;
 
   void report(bool end) {
-    out.push(Report{std::move(pending), std::move(pending_logs), end});
+    out.push(Report{std::move(pending_arp), std::move(pending), std::move(pending_logs), end});
+    pending_arp.clear();
     pending.clear();
     pending_logs.clear();
   }
@@ -134,10 +144,13 @@ struct Worker {
   void run() {
     for (;;) {
       std::unique_ptr<Batch> b = in.pop();
-      for (size_t i = 0; i < b->packets.size(); ++i) {
-        decode::DecodedPacket& p = b->packets[i];
-        if (!p.payload.empty()) p.payload = core::ByteView(b->bytes.data() + b->payload_off[i], p.payload.size());
-        table.process(p);
+      for (size_t k = 0; k < b->copied.size(); ++k) {
+        decode::DecodedPacket& p = b->packets[b->copied[k]];
+        p.payload = core::ByteView(b->bytes.data() + b->copied_off[k], p.payload.size());
+      }
+      for (decode::DecodedPacket& p : b->packets) table.process(p);
+      if (!b->arp.empty()) {
+        pending_arp.insert(pending_arp.end(), b->arp.begin(), b->arp.end());
       }
       if (b->tick) {
         table.expire(b->tick_ts);
@@ -153,7 +166,6 @@ struct Worker {
 };
 
 constexpr size_t kBatchPackets = 512;
-constexpr size_t kBatchBytes = 256 * 1024;  // payload bytes reserved per batch
 
 const core::AnomalyId kTimestampOutlier{"capture.timestamp_outlier"};
 const core::AnomalyId kFlowBackwards{"flow.timestamp_backwards"};
@@ -193,7 +205,6 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
       });
       open_batches.push_back(std::make_unique<Batch>());
       open_batches.back()->packets.reserve(kBatchPackets);
-      open_batches.back()->bytes.reserve(kBatchBytes);
     }
   }
 
@@ -206,8 +217,11 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
   std::map<std::string_view, uint64_t> log_counts;
   // Analyzer records of a group first (a record is emitted no later than its
   // connection ends), then the group's connections.
-  auto emit_parts = [&](const std::vector<const std::vector<ConnRecord>*>& parts,
+  auto emit_parts = [&](const std::vector<output::ArpRecord>& arp, const std::vector<const std::vector<ConnRecord>*>& parts,
                         const std::vector<std::vector<LogPtr>*>& log_parts) {
+    if (on_arp) {
+      for (const output::ArpRecord& a : arp) on_arp(a);
+    }
     sorted_logs(log_parts, log_order);
     for (const analyzers::Record* r : log_order) {
       ++log_counts[r->log()];
@@ -220,7 +234,8 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     }
   };
   auto emit_group = [&](Worker& w) {
-    emit_parts({&w.pending}, {&w.pending_logs});
+    emit_parts(w.pending_arp, {&w.pending}, {&w.pending_logs});
+    w.pending_arp.clear();
     w.pending.clear();
     w.pending_logs.clear();
   };
@@ -236,7 +251,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
         parts[i] = &tick_reports[i].records;
         log_parts[i] = &tick_reports[i].logs;
       }
-      emit_parts(parts, log_parts);
+      emit_parts(tick_reports[0].arp, parts, log_parts);
       if (last) return;
     }
   };
@@ -245,7 +260,6 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     workers[shard]->in.push(std::move(open_batches[shard]));
     open_batches[shard] = std::make_unique<Batch>();
     open_batches[shard]->packets.reserve(kBatchPackets);
-    open_batches[shard]->bytes.reserve(kBatchBytes);
   };
   auto tick = [&](core::Timestamp now) {
     if (threaded) {
@@ -317,7 +331,27 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
           ++stats.other_packets;
           break;
       }
-      if (on_packet) on_packet(pkt);
+      if (pkt.l3 == decode::L3::kArp) {
+        if (!on_arp) return;
+        output::ArpRecord a;
+        a.ts = pkt.ts;
+        a.op = pkt.arp.op;
+        a.src_mac = pkt.src_mac;
+        a.sender_mac = pkt.arp.sender_mac;
+        a.sender_ip = pkt.arp.sender_ip;
+        a.target_mac = pkt.arp.target_mac;
+        a.target_ip = pkt.arp.target_ip;
+        a.has_vlan = pkt.vlan_count > 0;
+        a.vlan = pkt.vlan[0];
+        // Shard 0 carries the group's ARP records to the merge (threaded);
+        // otherwise they wait for the group's flush like everything else.
+        if (threaded) {
+          open_batches[0]->arp.push_back(a);
+        } else {
+          workers[0]->pending_arp.push_back(a);
+        }
+        return;
+      }
       if (pkt.l3 != decode::L3::kIpv4 && pkt.l3 != decode::L3::kIpv6) return;
       // Connections never run backwards: a packet older than the packet
       // clock counts as arriving now. Done here, against the one clock of
@@ -333,14 +367,19 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
         return;
       }
       // Payload views point into the reader's buffer, which the next read
-      // reuses: TCP/UDP payload is copied into the batch.
+      // may reuse: the batch holds the buffer (or a copy of the payload).
       unsigned shard = static_cast<unsigned>(flow::symmetric_flow_hash(pkt) % shards);
       Batch& batch = *open_batches[shard];
       if (!pkt.payload.empty() && (pkt.ip_proto == decode::ip_proto::kTcp || pkt.ip_proto == decode::ip_proto::kUdp)) {
-        batch.payload_off.push_back(static_cast<uint32_t>(batch.bytes.size()));
-        batch.bytes.insert(batch.bytes.end(), pkt.payload.begin(), pkt.payload.end());
+        const capture::BufferBlock* block = rp.block;
+        if (block != nullptr && block->contains(pkt.payload.data(), pkt.payload.size())) [[likely]] {
+          if (batch.blocks.empty() || batch.blocks.back().get() != block) batch.blocks.emplace_back(block);
+        } else {
+          batch.copied.push_back(static_cast<uint32_t>(batch.packets.size()));
+          batch.copied_off.push_back(static_cast<uint32_t>(batch.bytes.size()));
+          batch.bytes.insert(batch.bytes.end(), pkt.payload.begin(), pkt.payload.end());
+        }
       } else {
-        batch.payload_off.push_back(0);
         pkt.payload = {};
       }
       batch.packets.push_back(pkt);
@@ -374,6 +413,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
         held_bytes.assign(raw.data, raw.data + raw.caplen);
         held_raw = raw;
         held_raw.data = held_bytes.data();
+        held_raw.block = nullptr;
         continue;
       }
       handle(raw);

@@ -16,6 +16,7 @@
 #include "decode/decoder.h"
 #include "flow/conn_record.h"
 #include "flow/flow_table.h"
+#include "output/records.h"
 
 namespace trawl::app {
 
@@ -46,6 +47,7 @@ struct RunStats {
   uint64_t connections = 0;
   uint64_t evicted_flows = 0;
   std::map<std::string, uint64_t> records;  // analyzer records written, by log
+  uint64_t findings = 0;                    // detector findings (set by analyze)
   core::Timestamp first_ts{0};
   core::Timestamp last_ts{0};
   std::map<uint16_t, uint64_t> linktypes;
@@ -65,8 +67,9 @@ class Engine {
   // Every analyzer record (dns, http, auth ...), on the calling thread, in
   // deterministic order (per flush group: by ts, connection, emission order).
   std::function<void(const analyzers::Record&)> on_record;
-  // Called on the reading thread for every decoded packet (before sharding).
-  std::function<void(const decode::DecodedPacket&)> on_packet;
+  // Every ARP message, on the calling thread, in packet order; each flush
+  // group's ARP records come before its analyzer and connection records.
+  std::function<void(const output::ArpRecord&)> on_arp;
 
   // Runs over the inputs (files or folders). Returns false if any input
   // could not be read (stats.input_errors says which); the others are done.

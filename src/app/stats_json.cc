@@ -75,6 +75,7 @@ bool write_stats_json(const std::string& path, const RunStats& st, std::string& 
       .u64("connections", st.connections)
       .u64("evicted_flows", st.evicted_flows)
       .raw("records", records)
+      .u64("findings", st.findings)
       .raw("first_ts", core::format_epoch_micros(st.first_ts))
       .raw("last_ts", core::format_epoch_micros(st.last_ts))
       .raw("linktypes", linktypes)

@@ -63,6 +63,7 @@ class FileReader : public PacketReader {
     out.linktype = linktype;
     out.input = input_;
     out.data = data;
+    out.block = in_->block();
   }
   ReadResult fail(std::string message) {
     error_ = std::move(message);

@@ -10,35 +10,39 @@ namespace trawl::capture {
 
 InputBuffer::InputBuffer(std::unique_ptr<ByteSource> source, size_t capacity)
     : source_(std::move(source)),
-      buf_(std::make_unique_for_overwrite<uint8_t[]>(std::max<size_t>(capacity, 64))),
+      block_(BufferBlock::acquire(std::max<size_t>(capacity, 64))),
       capacity_(std::max<size_t>(capacity, 64)) {}
+
+InputBuffer::~InputBuffer() { block_->unref(); }
 
 const uint8_t* InputBuffer::fill(size_t n) {
   assert(n <= kMaxPeek);
   if (eof_ || n > kMaxPeek) return nullptr;
   size_t have = end_ - pos_;
-  if (n > capacity_) {
-    // Grow to twice the request so that scanning forward over large records
-    // (resync) moves each byte a bounded number of times.
-    size_t cap = std::min(std::max(n * 2, capacity_ * 2), kMaxPeek * 2);
-    auto bigger = std::make_unique_for_overwrite<uint8_t[]>(cap);
-    if (have) std::memcpy(bigger.get(), buf_.get() + pos_, have);
-    buf_ = std::move(bigger);
+  if (n > capacity_ || (pos_ != 0 && !block_->exclusive())) {
+    // A bigger block, or a fresh one because a consumer still holds bytes of
+    // this one. Grow to twice the request so that scanning forward over large
+    // records (resync) moves each byte a bounded number of times.
+    size_t cap = n > capacity_ ? std::min(std::max(n * 2, capacity_ * 2), kMaxPeek * 2) : capacity_;
+    BufferBlock* fresh = BufferBlock::acquire(cap);
+    if (have) std::memcpy(fresh->data(), block_->data() + pos_, have);
+    block_->unref();
+    block_ = fresh;
     capacity_ = cap;
   } else if (pos_ != 0) {
-    if (have) std::memmove(buf_.get(), buf_.get() + pos_, have);
+    if (have) std::memmove(block_->data(), block_->data() + pos_, have);
   }
   pos_ = 0;
   end_ = have;
   while (end_ < n) {
-    size_t got = source_->read(buf_.get() + end_, capacity_ - end_);
+    size_t got = source_->read(block_->data() + end_, capacity_ - end_);
     if (got == 0) {
       eof_ = true;
       return nullptr;
     }
     end_ += got;
   }
-  return buf_.get();
+  return block_->data();
 }
 
 void InputBuffer::open_failed(core::Anomalies& anomalies, std::string& err) const {

@@ -1,6 +1,8 @@
 // InputBuffer: the readers' window on a ByteSource. Hands out pointers to whole
 // records inside one large buffer (no copy); only a record that straddles the
-// end of the buffer has its head moved to the front before the next read.
+// end of the buffer has its head moved to the front before the next read. The
+// buffer is a BufferBlock: a consumer may keep a reference to it, and then the
+// head moves to a fresh block instead, leaving the held bytes untouched.
 #pragma once
 
 #include <cstddef>
@@ -8,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "capture/buffer_block.h"
 #include "capture/packet_reader.h"
 #include "core/anomalies.h"
 
@@ -20,6 +23,7 @@ class InputBuffer {
   static constexpr size_t kMaxPeek = 16u * 1024 * 1024 + 64 * 1024;
 
   InputBuffer(std::unique_ptr<ByteSource> source, size_t capacity);
+  ~InputBuffer();
   InputBuffer(const InputBuffer&) = delete;
   InputBuffer& operator=(const InputBuffer&) = delete;
 
@@ -28,7 +32,7 @@ class InputBuffer {
   // n must not exceed kMaxPeek. The pointer is valid until the next peek.
   const uint8_t* peek(size_t n) {
     if (end_ - pos_ >= n) [[likely]]
-      return buf_.get() + pos_;
+      return block_->data() + pos_;
     return fill(n);
   }
   // Bytes buffered at the read position (all that is left once peek failed).
@@ -44,6 +48,9 @@ class InputBuffer {
   // True once the source reported an error (message in source().error()).
   bool failed() const { return !source_->error().empty(); }
   const ByteSource& source() const { return *source_; }
+  // The block that pointers from peek() point into (valid until the next peek;
+  // take a BlockRef to keep its bytes longer).
+  const BufferBlock* block() const { return block_; }
 
   // What a reader returns when peek() failed: kEnd after counting what was
   // cut (a partial record, a cut compressed stream), or kError with error set
@@ -58,7 +65,7 @@ class InputBuffer {
   const uint8_t* fill(size_t n);
 
   std::unique_ptr<ByteSource> source_;
-  std::unique_ptr<uint8_t[]> buf_;
+  BufferBlock* block_;  // one reference held
   size_t capacity_;
   size_t pos_ = 0;
   size_t end_ = 0;

@@ -21,6 +21,8 @@ enum class LinkType : uint16_t {
   kLinuxSll2 = 276,
 };
 
+class BufferBlock;
+
 struct RawPacket {
   core::Timestamp ts;
   uint32_t caplen = 0;   // bytes present in data
@@ -28,6 +30,10 @@ struct RawPacket {
   uint16_t linktype = 1;
   uint16_t input = 0;    // index of the input file it came from
   const uint8_t* data = nullptr;
+  // The reader's buffer that data points into, when it is one (a consumer may
+  // take a BlockRef to keep the bytes past the reader's next call); nullptr
+  // for packets built elsewhere.
+  const BufferBlock* block = nullptr;
 
   core::ByteView bytes() const { return {data, caplen}; }
 };
