@@ -77,6 +77,8 @@ std::vector<Finding> DetectorSet::finish() {
   std::vector<Finding> out;
   for (auto& d : detectors_) d->finish(out);
   std::stable_sort(out.begin(), out.end(), finding_before);
+  for (auto& d : detectors_) d->after(out);
+  std::stable_sort(out.begin(), out.end(), finding_before);
   return out;
 }
 

@@ -73,6 +73,10 @@ class Detector {
   virtual void on_arp(const output::ArpRecord& r) { (void)r; }
   // End of the records: append this detector's findings.
   virtual void finish(std::vector<Finding>& out) = 0;
+  // Once every detector has finished: `all` holds every finding so far; a
+  // detector may append findings derived from them (patient zero and spread
+  // over hosts showing the same behaviour). Called in registry order.
+  virtual void after(std::vector<Finding>& all) { (void)all; }
 };
 
 struct DetectorEntry {
