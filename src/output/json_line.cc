@@ -27,17 +27,32 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 }
 }  // namespace
 
+namespace {
+// Bytes that go out as they are: printable ASCII other than '"' and '\\'.
+struct PlainTable {
+  bool v[256] = {};
+  constexpr PlainTable() {
+    for (int c = 0x20; c < 0x7f; ++c) v[c] = c != '"' && c != '\\';
+  }
+};
+constexpr PlainTable kPlain;
+inline bool plain(uint8_t c) { return kPlain.v[c]; }
+}  // namespace
+
 void append_json_string(std::string& out, std::string_view s) {
   static const char kHex[] = "0123456789abcdef";
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
-    auto c = static_cast<uint8_t>(s[i]);
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-      out.push_back(static_cast<char>(c));
-      ++i;
-      continue;
+    // Runs of plain bytes are appended in one go (most values are all plain).
+    size_t run = i;
+    while (run < s.size() && plain(static_cast<uint8_t>(s[run]))) ++run;
+    if (run > i) {
+      out.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
     }
+    auto c = static_cast<uint8_t>(s[i]);
     switch (c) {
       case '"': out += "\\\""; ++i; continue;
       case '\\': out += "\\\\"; ++i; continue;

@@ -37,11 +37,24 @@ class JsonLine {
 
  private:
   void key_(std::string_view key) {
-    if (!first_) out_.push_back(',');
+    // One append of `,"key":` (keys are short literals).
+    char buf[64];
+    if (key.size() > sizeof buf - 4) [[unlikely]] {
+      if (!first_) out_.push_back(',');
+      first_ = false;
+      out_.push_back('"');
+      out_ += key;
+      out_ += "\":";
+      return;
+    }
+    size_t n = 0;
+    if (!first_) buf[n++] = ',';
     first_ = false;
-    out_.push_back('"');
-    out_ += key;
-    out_ += "\":";
+    buf[n++] = '"';
+    for (char c : key) buf[n++] = c;
+    buf[n++] = '"';
+    buf[n++] = ':';
+    out_.append(buf, n);
   }
   std::string& out_;
   bool first_ = true;
