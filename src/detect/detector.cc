@@ -54,13 +54,14 @@ std::vector<std::string> Config::unknown_overrides() const {
 DetectorSet::DetectorSet(Config& config, const std::vector<std::string>& only) {
   Registry reg;
   register_all_detectors(reg);
-  std::set<std::string, std::less<>> wanted(only.begin(), only.end());
+  const std::set<std::string, std::less<>> wanted(only.begin(), only.end());
+  std::set<std::string, std::less<>> missing = wanted;
   for (const auto& e : reg.entries()) {
     if (!wanted.empty() && !wanted.contains(e.name)) continue;
     detectors_.push_back(e.make(config));
-    wanted.erase(e.name);
+    missing.erase(e.name);
   }
-  if (!only.empty()) unknown_.assign(wanted.begin(), wanted.end());
+  unknown_.assign(missing.begin(), missing.end());
 }
 
 void DetectorSet::on_conn(const flow::ConnRecord& r) {
@@ -77,7 +78,13 @@ std::vector<Finding> DetectorSet::finish() {
   std::vector<Finding> out;
   for (auto& d : detectors_) d->finish(out);
   std::stable_sort(out.begin(), out.end(), finding_before);
-  for (auto& d : detectors_) d->after(out);
+  // Detectors that summarise others' findings (patient zero) go last.
+  for (auto& d : detectors_) {
+    if (!d->after_last()) d->after(out);
+  }
+  for (auto& d : detectors_) {
+    if (d->after_last()) d->after(out);
+  }
   std::stable_sort(out.begin(), out.end(), finding_before);
   return out;
 }

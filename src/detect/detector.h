@@ -75,8 +75,13 @@ class Detector {
   virtual void finish(std::vector<Finding>& out) = 0;
   // Once every detector has finished: `all` holds every finding so far; a
   // detector may append findings derived from them (patient zero and spread
-  // over hosts showing the same behaviour). Called in registry order.
+  // over hosts showing the same behaviour), or remove one its own finding
+  // explains better (a worm's 445 sweep supersedes the SYN scan of the same
+  // probes; say so in the surviving finding's details). Registry order.
   virtual void after(std::vector<Finding>& all) { (void)all; }
+  // True for a detector whose after() summarises the others' final findings:
+  // it runs once every other after() has.
+  virtual bool after_last() const { return false; }
 };
 
 struct DetectorEntry {

@@ -33,7 +33,7 @@ struct Finding {
   std::string attack;             // MITRE ATT&CK technique, e.g. "T1046"
   std::vector<std::string> evidence;  // record uids (capped)
   uint64_t evidence_total = 0;        // all evidence records
-  std::string details = "{}";         // detector-specific JSON object (output::JsonLine)
+  std::string details;                // detector-specific JSON object (output::JsonLine); empty: {}
 };
 
 // One JSON object and a newline.

@@ -21,6 +21,42 @@ bool is_group_or_unspecified(const core::IpAddress& a) {
   return std::all_of(w, w + 16, [](uint8_t b) { return b == 0; });
 }
 
+bool PortSet::add(uint16_t p) {
+  if (contains(p)) return false;
+  ++count_;
+  if (bits_.empty()) {
+    small_.insert(p);
+    if (small_.size() > kSmall) {
+      bits_.assign(65536 / 64, 0);
+      for (uint16_t v : small_) bits_[v / 64] |= uint64_t{1} << (v % 64);
+      small_.clear();
+    }
+  } else {
+    bits_[p / 64] |= uint64_t{1} << (p % 64);
+  }
+  return true;
+}
+
+bool PortSet::contains(uint16_t p) const {
+  if (bits_.empty()) return small_.contains(p);
+  return (bits_[p / 64] >> (p % 64)) & 1u;
+}
+
+std::vector<uint16_t> PortSet::sample(size_t n) const {
+  std::vector<uint16_t> out;
+  if (bits_.empty()) {
+    for (uint16_t v : small_) {
+      if (out.size() >= n) break;
+      out.push_back(v);
+    }
+    return out;
+  }
+  for (uint32_t v = 0; v < 65536 && out.size() < n; ++v) {
+    if ((bits_[v / 64] >> (v % 64)) & 1u) out.push_back(static_cast<uint16_t>(v));
+  }
+  return out;
+}
+
 void Episode::add_outcome(const std::string& name, uint64_t n) {
   for (auto& [k, v] : outcomes) {
     if (k == name) {
@@ -68,7 +104,9 @@ Severity raise(Severity s, int steps) {
 std::string format_number(double v) {
   char buf[64];
   if (!std::isfinite(v)) return "0";
-  if (std::fabs(v - std::round(v)) < 0.05 || std::fabs(v) >= 100) {
+  if (std::fabs(v) < 1) {
+    std::snprintf(buf, sizeof buf, "%.2f", v);
+  } else if (std::fabs(v - std::round(v)) < 0.05 || std::fabs(v) >= 100) {
     std::snprintf(buf, sizeof buf, "%.0f", v);
   } else {
     std::snprintf(buf, sizeof buf, "%.1f", v);

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,27 @@ inline constexpr uint8_t kClassic = 0x3f;
 // IGMP, DHCP ... talk to these by design).
 bool is_group_or_unspecified(const core::IpAddress& a);
 
+// Distinct ports (or IP protocol numbers), exact: a small set while few,
+// a 65536-bit map (8 KiB) past kSmall.
+class PortSet {
+ public:
+  bool add(uint16_t p);
+  bool contains(uint16_t p) const;
+  uint64_t count() const { return count_; }
+  // The smallest n values, ascending.
+  std::vector<uint16_t> sample(size_t n) const;
+
+ private:
+  static constexpr size_t kSmall = 512;
+  std::set<uint16_t> small_;
+  std::vector<uint64_t> bits_;  // empty until small_ outgrows kSmall
+  uint64_t count_ = 0;
+};
+
 // Caps of one episode's collections.
 struct Caps {
-  size_t distinct = 4096;  // exact distinct hosts/ports up to this many
-  size_t open = 64;        // open ports / answering hosts listed
+  size_t distinct = 8192;  // exact distinct hosts up to this many
+  size_t open = 64;        // open ports / answering hosts listed (and answering hosts kept)
   size_t evidence = 20;    // evidence uids kept
 };
 
@@ -40,14 +58,14 @@ struct Caps {
 // which of them answered, and named outcome counters.
 struct Episode {
   explicit Episode(const Caps& caps)
-      : hosts(caps.distinct), ports(caps.distinct), open_ports(caps.open), answered_hosts(caps.open),
+      : hosts(caps.distinct), answered_hosts(caps.distinct),
         evidence(caps.evidence) {}
   Span span;
   uint64_t probes = 0;
   uint64_t internal_targets = 0;  // distinct internal targets (counted when first seen)
   DistinctSet<core::IpAddress> hosts;
-  DistinctSet<uint16_t> ports;
-  DistinctSet<uint16_t> open_ports;
+  PortSet ports;
+  PortSet open_ports;
   DistinctSet<core::IpAddress> answered_hosts;
   Evidence evidence;
   // Outcome counters, by name, in first-use order (deterministic).
@@ -107,7 +125,7 @@ class EpisodeStream {
 // Raises a severity by `steps`, at most to critical.
 Severity raise(Severity s, int steps);
 
-// "12", "1.5" (at most one decimal, no trailing zero).
+// "0.25" under one, then "12" or "1.5" (one decimal at most), for summaries.
 std::string format_number(double v);
 // Fixed two decimals, for JSON.
 std::string format_fixed2(double v);
