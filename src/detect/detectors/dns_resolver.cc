@@ -1,0 +1,180 @@
+// dns.infected_behind_resolver: when a suspicious domain (a dns.dga,
+// dns.dynamic_dns or dns.tunnel finding) was queried only by an internal
+// resolver, the internal hosts that connected to the domain's answer
+// addresses shortly after the answer are the likely infected ones.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "analyzers/dns/dns_log_record.h"
+#include "detect/detector.h"
+#include "detect/dns_util.h"
+#include "detect/evidence.h"
+#include "output/json_line.h"
+
+namespace trawl::detect {
+namespace {
+
+class DnsResolverDetector final : public Detector {
+ public:
+  explicit DnsResolverDetector(Config& c)
+      : internal_(c.internal),
+        window_ns_(static_cast<int64_t>(
+            c.get("dns_resolver.window_s", 60, "seconds after an answer in which a connection counts") * 1e9)),
+        min_clients_(c.get("dns_resolver.min_clients", 2,
+                           "internal clients whose queries a host answers that make it a resolver")),
+        min_domains_(c.get("dns_resolver.min_domains", 200,
+                           "distinct registered domains a host queries that make it a resolver")),
+        max_domains_(static_cast<size_t>(
+            c.get("dns_resolver.max_domains", 100000, "registered domains whose answers are remembered"))),
+        max_conns_per_ip_(static_cast<size_t>(
+            c.get("dns_resolver.max_conns_per_ip", 256, "connections remembered per answer address"))) {}
+
+  void on_record(const analyzers::Record& rec) override {
+    if (rec.log() != "dns") return;
+    const auto& r = static_cast<const analyzers::dns::DnsLogRecord&>(rec);
+    if (!r.query) return;
+    std::string querier = r.orig_h.to_string();
+    if (internal_.is_internal(r.orig_h) && internal_.is_internal(r.resp_h)) {
+      std::string resolver = r.resp_h.to_string();
+      if (clients_.contains(resolver) || clients_.size() < max_domains_) clients_.try_emplace(resolver, 1024).first->second.add(querier);
+    }
+    std::string_view reg = dns::registered_domain(*r.query);
+    if (reg.empty()) return;
+    std::string regs(reg);
+    auto qd = queried_.find(querier);
+    if (qd != queried_.end() || queried_.size() < max_domains_) queried_.try_emplace(querier, 1024).first->second.add(regs);
+    core::Timestamp t = r.saw_reply ? r.reply_ts : r.ts;
+    // Answers are kept under the queried name and its registered domain:
+    // findings name either (dns.dynamic_dns names, dns.tunnel domains).
+    std::string name = *r.query;
+    while (!name.empty() && name.back() == '.') name.pop_back();
+    for (const auto& a : r.answers) {
+      if (!a.address) continue;
+      remember(name, *a.address, t, querier);
+      if (name != regs) remember(regs, *a.address, t, querier);
+      if (answer_ips_.size() < max_domains_) answer_ips_.insert(*a.address);
+    }
+  }
+
+  void on_conn(const flow::ConnRecord& c) override {
+    if (!internal_.is_internal(c.orig_h) || !answer_ips_.contains(c.resp_h)) return;
+    auto& v = conns_[c.resp_h];
+    if (v.size() < max_conns_per_ip_) v.push_back({c.orig_h, c.ts, c.uid});
+  }
+
+  void finish(std::vector<Finding>& out) override { (void)out; }
+
+  void after(std::vector<Finding>& all) override {
+    // Suspicious domain -> the finding that named it (first in output order).
+    std::map<std::string, const Finding*> suspicious;
+    for (const auto& f : all) {
+      if (f.id != "dns.dga" && f.id != "dns.dynamic_dns" && f.id != "dns.tunnel") continue;
+      if (f.severity < Severity::kMedium || !is_resolver(f.src)) continue;
+      for (const auto& name : f.dst) suspicious.emplace(name, &f);
+    }
+    std::vector<Finding> found;
+    for (const auto& [domain, origin] : suspicious) {
+      auto it = answers_.find(domain);
+      if (it == answers_.end()) continue;
+      // Only when the resolver is the only one asking for this domain.
+      bool only_resolver = std::all_of(it->second.begin(), it->second.end(),
+                                       [&](const Answer& a) { return a.querier == origin->src; });
+      if (!only_resolver) continue;
+      std::set<std::string> hosts, ips;
+      Evidence ev(20);
+      Span span;
+      for (const Answer& a : it->second) {
+        auto cit = conns_.find(a.ip);
+        if (cit == conns_.end()) continue;
+        for (const Conn& c : cit->second) {
+          if (c.ts < a.ts || c.ts - a.ts > window_ns_) continue;
+          std::string h = c.orig.to_string();
+          if (h == origin->src) continue;
+          hosts.insert(h);
+          ips.insert(a.ip.to_string());
+          ev.add(c.uid);
+          span.add(c.ts);
+        }
+      }
+      if (hosts.empty()) continue;
+      Finding f;
+      f.id = "dns.infected_behind_resolver";
+      f.ts = span.first;
+      f.last_ts = span.last;
+      std::vector<std::string> hv(hosts.begin(), hosts.end());
+      if (hv.size() > 10) hv.resize(10);
+      for (const auto& h : hv) f.src += (f.src.empty() ? "" : ",") + h;
+      f.dst.assign(ips.begin(), ips.end());
+      if (f.dst.size() > 10) f.dst.resize(10);
+      f.dst_count = ips.size();
+      f.severity = Severity::kHigh;
+      f.confidence = hosts.size() == 1 ? 0.75 : 0.6;
+      f.attack = origin->attack;
+      f.counts = {{"hosts", hosts.size()}, {"connections", ev.total()}, {"answer_addresses", ips.size()}};
+      f.summary = std::to_string(hosts.size()) + " internal host(s) (" + hv.front() + (hosts.size() > 1 ? " ..." : "") +
+                  ") connected to " + std::to_string(ips.size()) + " address(es) of " + domain + " (" + origin->id +
+                  ") within " + std::to_string(window_ns_ / core::kNsPerSec) + "s of resolver " + origin->src +
+                  " resolving it";
+      f.evidence = ev.uids();
+      f.evidence_total = ev.total();
+      std::string d;
+      output::JsonLine j(d);
+      j.str("resolver", origin->src).str("domain", domain).str("cause", origin->id);
+      j.raw("answer_ips", dns::json_string_array(f.dst)).raw("conn_uids", dns::json_string_array(ev.uids()));
+      j.end_object();
+      f.details = d;
+      found.push_back(std::move(f));
+    }
+    for (auto& f : found) all.push_back(std::move(f));
+  }
+
+ private:
+  struct Answer {
+    core::IpAddress ip;
+    core::Timestamp ts;
+    std::string querier;
+  };
+  struct Conn {
+    core::IpAddress orig;
+    core::Timestamp ts;
+    std::string uid;
+  };
+
+  void remember(const std::string& key, const core::IpAddress& addr, core::Timestamp t, const std::string& querier) {
+    auto it = answers_.find(key);
+    if (it == answers_.end()) {
+      if (answers_.size() >= max_domains_) return;
+      it = answers_.emplace(key, std::vector<Answer>{}).first;
+    }
+    if (it->second.size() < 64) it->second.push_back({addr, t, querier});
+  }
+
+  bool is_resolver(const std::string& host) const {
+    auto c = clients_.find(host);
+    if (c != clients_.end() && static_cast<double>(c->second.count()) >= min_clients_) return true;
+    auto q = queried_.find(host);
+    return q != queried_.end() && static_cast<double>(q->second.count()) >= min_domains_;
+  }
+
+  Networks internal_;
+  int64_t window_ns_;
+  double min_clients_;
+  double min_domains_;
+  size_t max_domains_;
+  size_t max_conns_per_ip_;
+  std::map<std::string, DistinctSet<std::string>> clients_;   // resolver -> internal clients asking it
+  std::map<std::string, DistinctSet<std::string>> queried_;   // querier -> registered domains
+  std::map<std::string, std::vector<Answer>> answers_;        // name and registered domain -> answers
+  std::set<core::IpAddress> answer_ips_;
+  std::map<core::IpAddress, std::vector<Conn>> conns_;         // answer address -> later connections
+};
+
+}  // namespace
+
+void register_dns_resolver(Registry& r) {
+  r.add("dns_resolver", [](Config& c) { return std::make_unique<DnsResolverDetector>(c); });
+}
+
+}  // namespace trawl::detect

@@ -1,0 +1,224 @@
+#include "detect/dns_util.h"
+
+#include "output/json_line.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+namespace trawl::detect::dns {
+namespace {
+
+constexpr const char* kPslPath = "/usr/share/publicsuffix/public_suffix_list.dat";
+
+struct Psl {
+  bool loaded = false;
+  std::set<std::string, std::less<>> rules;
+  std::set<std::string, std::less<>> wildcards;  // "*.ck" stored as "ck"
+  std::set<std::string, std::less<>> exceptions;  // "!www.ck" stored as "www.ck"
+};
+
+const Psl& psl() {
+  static const Psl p = [] {
+    Psl out;
+    std::ifstream in(kPslPath);
+    if (!in) return out;
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.starts_with("// ===END ICANN DOMAINS===")) break;
+      size_t end = line.find_first_of(" \t\r");
+      if (end != std::string::npos) line.resize(end);
+      if (line.empty() || line.starts_with("//")) continue;
+      // Only ASCII rules: record names are ASCII (IDNs arrive as xn--).
+      if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+        continue;
+      }
+      std::transform(line.begin(), line.end(), line.begin(),
+                     [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+      if (line.starts_with("!")) {
+        out.exceptions.insert(line.substr(1));
+      } else if (line.starts_with("*.")) {
+        out.wildcards.insert(line.substr(2));
+      } else {
+        out.rules.insert(line);
+      }
+    }
+    out.loaded = !out.rules.empty();
+    return out;
+  }();
+  return p;
+}
+
+// Second-level labels that ccTLDs commonly use as public suffixes, for when
+// the list file is missing.
+constexpr std::array<std::string_view, 16> kCcSecondLevels = {
+    "ac", "co", "com", "edu", "go", "gob", "gov", "gv", "ltd", "mil", "ne", "net", "or", "org", "plc", "sch"};
+
+// Start offsets of the labels of `name`, left to right.
+std::vector<size_t> label_starts(std::string_view name) {
+  std::vector<size_t> out;
+  out.push_back(0);
+  for (size_t i = 0; i < name.size(); ++i) {
+    if (name[i] == '.' && i + 1 < name.size()) out.push_back(i + 1);
+  }
+  return out;
+}
+
+// How many trailing labels form the public suffix.
+size_t suffix_labels(std::string_view name, const std::vector<size_t>& starts) {
+  const size_t n = starts.size();
+  const Psl& p = psl();
+  if (!p.loaded) {
+    if (n >= 2) {
+      std::string_view tld = name.substr(starts[n - 1]);
+      std::string_view sld = name.substr(starts[n - 2], starts[n - 1] - starts[n - 2] - 1);
+      if (tld.size() == 2 && std::find(kCcSecondLevels.begin(), kCcSecondLevels.end(), sld) != kCcSecondLevels.end()) {
+        return 2;
+      }
+    }
+    return 1;
+  }
+  size_t best = 1;
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view cand = name.substr(starts[i]);
+    size_t labels = n - i;
+    if (p.exceptions.contains(cand)) return labels - 1;
+    if (p.rules.contains(cand)) best = std::max(best, labels);
+    if (i + 1 < n && p.wildcards.contains(name.substr(starts[i + 1]))) best = std::max(best, labels);
+  }
+  return best;
+}
+
+std::string_view trim_dot(std::string_view name) {
+  while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  return name;
+}
+
+constexpr std::array<std::string_view, 71> kDdnsProviders = {
+    // No-IP (noip.com) free and paid host domains
+    "no-ip.com", "no-ip.org", "no-ip.biz", "no-ip.info", "no-ip.net", "no-ip.ca", "no-ip.co.uk", "noip.me",
+    "noip.us", "ddns.net", "hopto.org", "zapto.org", "sytes.net", "servebeer.com", "serveblog.net",
+    "servecounterstrike.com", "serveftp.com", "servegame.com", "servehalflife.com", "servehttp.com",
+    "serveirc.com", "serveminecraft.net", "servemp3.com", "servepics.com", "servequake.com", "myftp.org",
+    "myftp.biz", "myvnc.com", "redirectme.net", "bounceme.net", "webhop.me", "viewdns.net", "ddnsking.com",
+    "3utilities.com", "gotdns.ch", "onthewifi.com", "freedynamicdns.net", "freedynamicdns.org",
+    // Dyn (DynDNS) legacy host domains
+    "dyndns.org", "dyndns.info", "dyndns.biz", "dyndns.tv", "dyndns.ws", "homeip.net", "dynalias.com",
+    "dynalias.org", "dynalias.net", "selfip.com", "selfip.net", "selfip.org", "is-a-geek.com", "is-a-geek.net",
+    "is-a-geek.org", "dnsalias.com", "dnsalias.net", "dnsalias.org",
+    // Others
+    "3322.org", "8866.org", "2288.org", "duckdns.org", "changeip.com", "dynu.com", "dynu.net", "mooo.com",
+    "afraid.org", "chickenkiller.com", "dynv6.net", "dedyn.io", "freeddns.org", "kozow.com", "spdns.de",
+};
+
+}  // namespace
+
+bool public_suffix_list_loaded() { return psl().loaded; }
+
+std::string_view registered_domain(std::string_view name) {
+  name = trim_dot(name);
+  if (name.empty()) return {};
+  auto starts = label_starts(name);
+  size_t suffix = suffix_labels(name, starts);
+  if (suffix >= starts.size()) return {};
+  return name.substr(starts[starts.size() - suffix - 1]);
+}
+
+std::string_view registrable_label(std::string_view name) {
+  std::string_view rd = registered_domain(name);
+  return rd.substr(0, rd.find('.'));
+}
+
+std::string_view subdomain(std::string_view name, std::string_view registered) {
+  name = trim_dot(name);
+  if (registered.empty() || name.size() <= registered.size() + 1) return {};
+  return name.substr(0, name.size() - registered.size() - 1);
+}
+
+bool skip_name(std::string_view name) {
+  name = trim_dot(name);
+  if (name.find('.') == std::string_view::npos) return true;
+  return name.ends_with(".arpa") || name.ends_with(".local") || name.ends_with(".localdomain") ||
+         name.ends_with(".lan") || name.ends_with(".internal") || name.ends_with(".home") ||
+         name.ends_with(".corp") || name.ends_with(".localhost");
+}
+
+bool address_lookup(std::string_view name) {
+  size_t pos = 0;
+  for (int label = 0; label < 4; ++label) {
+    size_t dot = name.find('.', pos);
+    if (dot == std::string_view::npos || dot == pos || dot - pos > 3) return false;
+    for (size_t i = pos; i < dot; ++i) {
+      if (name[i] < '0' || name[i] > '9') return false;
+    }
+    pos = dot + 1;
+  }
+  return true;
+}
+
+bool hostname_chars(std::string_view name) {
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+  });
+}
+
+double entropy(std::string_view s) {
+  if (s.empty()) return 0;
+  std::array<uint32_t, 256> counts{};
+  for (char c : s) ++counts[static_cast<unsigned char>(c)];
+  double h = 0;
+  const double n = static_cast<double>(s.size());
+  for (uint32_t k : counts) {
+    if (k == 0) continue;
+    double p = k / n;
+    h -= p * std::log2(p);
+  }
+  return h;
+}
+
+const std::vector<std::string_view>& ddns_providers() {
+  static const std::vector<std::string_view> v(kDdnsProviders.begin(), kDdnsProviders.end());
+  return v;
+}
+
+std::string_view ddns_provider(std::string_view name) {
+  name = trim_dot(name);
+  for (std::string_view p : kDdnsProviders) {
+    if (name.size() <= p.size() + 1 || !name.ends_with(p) || name[name.size() - p.size() - 1] != '.') continue;
+    std::string_view host = name.substr(0, name.size() - p.size() - 1);
+    // The provider's own web site and mail are not customer hosts.
+    if (host == "www" || host == "mail" || host == "ns1" || host == "ns2" || host == "api") return {};
+    return p;
+  }
+  return {};
+}
+
+std::string json_string_array(const std::vector<std::string>& v) {
+  std::string out = "[";
+  for (const auto& s : v) {
+    if (out.size() > 1) out += ',';
+    output::append_json_string(out, s);
+  }
+  out += ']';
+  return out;
+}
+
+std::string qtype_name(unsigned qtype) {
+  switch (qtype) {
+    case 1: return "A";
+    case 2: return "NS";
+    case 5: return "CNAME";
+    case 10: return "NULL";
+    case 12: return "PTR";
+    case 15: return "MX";
+    case 16: return "TXT";
+    case 28: return "AAAA";
+    case 33: return "SRV";
+    case 255: return "ANY";
+    default: return "TYPE" + std::to_string(qtype);
+  }
+}
+
+}  // namespace trawl::detect::dns
