@@ -62,6 +62,7 @@ struct State {
   DistinctSet<core::IpAddress> implant{kMaxVictims};         // DoublePulsar answered
   DistinctSet<uint16_t> ports{64};
   Evidence evidence{20};
+  std::string last_uid;  // a connection's records in a row count once as evidence
   uint64_t probes = 0;
   uint64_t answered = 0;
   uint64_t unanswered = 0;
@@ -72,6 +73,11 @@ struct State {
   uint64_t doublepulsar_probes = 0;
   uint64_t doublepulsar_replies = 0;
 };
+
+// "1 probe", "2 probes".
+std::string count_of(uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
 
 std::string ip_list_json(const std::vector<core::IpAddress>& v) {
   std::string out = "[";
@@ -148,7 +154,7 @@ class SmbVulnDetector final : public Detector {
           if (it != states_.end() && it->second.doublepulsar_probes > 0 && it->second.victims.contains(s.resp_h)) {
             ++it->second.doublepulsar_replies;
             it->second.implant.add(s.resp_h);
-            it->second.evidence.add(s.uid);
+            add_evidence(it->second, s.uid);
           }
         } else if (s.has_sub_command && s.sub_command == kSubTrans2SessionSetup) {
           State* st = probe(s, Check::kMs17010);
@@ -195,9 +201,15 @@ class SmbVulnDetector final : public Detector {
     st.span.add(s.ts);
     st.victims.add(s.resp_h);
     st.ports.add(s.resp_p);
-    st.evidence.add(s.uid);
+    add_evidence(st, s.uid);
     ++st.probes;
     return &st;
+  }
+
+  static void add_evidence(State& st, const std::string& uid) {
+    if (uid == st.last_uid) return;
+    st.last_uid = uid;
+    st.evidence.add(uid);
   }
 
   static void answer(State& st, bool answered) {
@@ -262,12 +274,13 @@ class SmbVulnDetector final : public Detector {
       }
       if (implants) f.summary += "; " + std::to_string(implants) + " answered the DoublePulsar ping (implant present)";
     } else if (check == Check::kCve20093103 || check == Check::kMs07029) {
-      if (st.unanswered) f.summary += "; " + std::to_string(st.unanswered) + " probes got no answer (a crash?)";
+      if (st.unanswered) f.summary += "; " + count_of(st.unanswered, "probe", "probes") + " got no answer (a crash?)";
     } else if (st.faults) {
-      f.summary += "; " + std::to_string(st.faults) + " calls were refused with a fault";
+      f.summary += "; " + count_of(st.faults, "call was", "calls were") + " refused with a fault";
     }
     if (nmap) f.summary += "; the set of checks matches nmap smb-check-vulns";
 
+    f.details.clear();
     output::JsonLine j(f.details);
     j.str("check", info.id.substr(4));
     j.str("nmap_script", info.nmap_name);
