@@ -14,6 +14,8 @@ packages=(
   iproute2 openssl curl swaks sshpass openssh-client
   dovecot-pop3d dovecot-imapd postfix libsasl2-modules vsftpd nginx openssh-server
   samba smbclient
+  # tests/lab (real attack tools against those servers)
+  nmap hydra dnsmasq-base bind9-dnsutils
 )
 # Daemons installed only for that test: it runs them with its own configs, so
 # the system copies must not start now nor at boot (see below).

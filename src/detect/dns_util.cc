@@ -7,17 +7,25 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <unordered_set>
 
 namespace trawl::detect::dns {
 namespace {
 
 constexpr const char* kPslPath = "/usr/share/publicsuffix/public_suffix_list.dat";
 
+// Hash sets with lookup by string_view (every DNS record asks several times).
+struct SvHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using NameSet = std::unordered_set<std::string, SvHash, std::equal_to<>>;
+
 struct Psl {
   bool loaded = false;
-  std::set<std::string, std::less<>> rules;
-  std::set<std::string, std::less<>> wildcards;  // "*.ck" stored as "ck"
-  std::set<std::string, std::less<>> exceptions;  // "!www.ck" stored as "www.ck"
+  NameSet rules;
+  NameSet wildcards;   // "*.ck" stored as "ck"
+  NameSet exceptions;  // "!www.ck" stored as "www.ck"
 };
 
 const Psl& psl() {
