@@ -13,6 +13,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "analyzers/common/auth_record.h"
@@ -29,7 +30,8 @@ using analyzers::AuthRecord;
 
 constexpr size_t kUserSample = 10;
 constexpr size_t kUserCap = 256;
-constexpr size_t kSpanCap = 64;  // reported auth runs remembered per group
+constexpr size_t kSpanCap = 64;    // reported auth runs remembered per group
+constexpr size_t kConnCap = 1024;  // connection uids tracked exactly per run
 
 struct Thresholds {
   double min_failures;
@@ -44,6 +46,7 @@ struct Thresholds {
   double max_groups;
   double spray_min_users;
   double spray_max_attempts_per_user;
+  double spray_min_failure_ratio;
 };
 
 int64_t seconds_to_ns(double s) {
@@ -110,6 +113,7 @@ struct Success {
   std::string user;
   std::string uid;
   uint64_t failures_before = 0;
+  uint16_t port = 0;
 };
 
 // One episode of login attempts from one client to one server and service.
@@ -120,9 +124,12 @@ struct AuthRun {
   uint64_t successes = 0;
   uint64_t unknown = 0;
   DistinctSet<std::string> users{kUserCap};
+  DistinctSet<std::string> failed_users{kUserCap};
   DistinctSet<uint16_t> ports{16};
-  Evidence evidence{20};
-  std::optional<Success> success;  // first success after the run qualified
+  DistinctSet<std::string> conns{kConnCap};  // connections the attempts came in
+  std::string last_uid;
+  Evidence evidence{20};                     // one uid per connection
+  std::optional<Success> success;            // first success after the run qualified
 };
 
 // What is kept of a reported run, for a success that comes later.
@@ -180,6 +187,7 @@ class BruteforceDetector final : public Detector {
     t_.spray_min_users = c.get("spray.min_users", 10, "distinct users that failed from one source in an episode");
     t_.spray_max_attempts_per_user = c.get("spray.max_attempts_per_user", 3,
                                            "mean attempts per user and server, at most, for a spray");
+    t_.spray_min_failure_ratio = c.get("spray.min_failure_ratio", 0.5, "failed share of the logins with a known outcome");
   }
 
   void on_record(const analyzers::Record& r) override {
@@ -286,10 +294,12 @@ class BruteforceDetector final : public Detector {
     ++run.attempts;
     run.ports.add(a.server_port);
     if (!a.user.empty()) run.users.add(a.user);
-    run.evidence.add(a.uid);
+    if (a.uid != run.last_uid && run.conns.add(a.uid)) run.evidence.add(a.uid);
+    run.last_uid = a.uid;
     switch (a.outcome) {
       case AuthOutcome::kFailure:
         ++run.failures;
+        if (!a.user.empty()) run.failed_users.add(a.user);
         break;
       case AuthOutcome::kUnknown:
         ++run.unknown;
@@ -297,12 +307,12 @@ class BruteforceDetector final : public Detector {
       case AuthOutcome::kSuccess:
         ++run.successes;
         if (!run.success && qualifies(a.proto, run)) {
-          run.success = Success{a.ts, a.user, a.uid, run.failures};
+          run.success = Success{a.ts, a.user, a.uid, run.failures, a.server_port};
         } else if (!run.success && g.last && !g.last->success_reported && run.failures == 0 &&
                    a.ts - g.last->span.last <= t_.success_window_ns) {
           // The client comes back after a finished run and logs in.
           g.last->success_reported = true;
-          Success s{a.ts, a.user, a.uid, g.last->failures};
+          Success s{a.ts, a.user, a.uid, g.last->failures, a.server_port};
           pending_.push_back(success_finding(it->first, g.last->span, s, g.last->failures, a.ts, nullptr));
         }
         break;
@@ -316,24 +326,29 @@ class BruteforceDetector final : public Detector {
     return proto == "rdp" && static_cast<double>(run.failures + run.unknown) >= t_.min_unknown_attempts;
   }
 
-  bool looks_like_spray(const AuthRun& run) const {
+  // The spray detector's test, applied to this one server (it reports the run).
+  bool looks_like_spray(std::string_view proto, const AuthRun& run) const {
+    if (proto == "ssh") return false;  // no user names: never a spray
     const uint64_t users = run.users.count();
-    if (static_cast<double>(users) < t_.spray_min_users) return false;
-    return static_cast<double>(run.attempts) <= t_.spray_max_attempts_per_user * static_cast<double>(users);
+    if (static_cast<double>(run.failed_users.count()) < t_.spray_min_users) return false;
+    if (static_cast<double>(run.attempts) > t_.spray_max_attempts_per_user * static_cast<double>(users)) return false;
+    const uint64_t known = run.failures + run.successes;
+    return known > 0 && static_cast<double>(run.failures) >= t_.spray_min_failure_ratio * static_cast<double>(known);
   }
 
   void close_auth(const Key& key, AuthGroup& g) {
     g.open = false;
-    AuthRun& run = g.run;
+    const AuthRun run = std::exchange(g.run, AuthRun{});  // frees the closed run's sets
     if (!qualifies(std::get<2>(key), run)) return;
     if (g.covered.size() < kSpanCap) g.covered.push_back(run.span);
     // A spray run is the spray detector's (with its success).
-    const bool spray = looks_like_spray(run);
+    const bool spray = looks_like_spray(std::get<2>(key), run);
     g.last = ReportedRun{run.span, run.failures, spray || run.success.has_value()};
     if (spray) return;
     pending_.push_back(run_finding(key, run));
     if (run.success) {
-      pending_.push_back(success_finding(key, run.span, *run.success, run.failures, run.span.last, &run));
+      pending_.push_back(
+          success_finding(key, run.span, *run.success, run.success->failures_before, run.span.last, &run));
     }
   }
 
@@ -366,7 +381,8 @@ class BruteforceDetector final : public Detector {
                 {"failures", run.failures},
                 {"successes", run.successes},
                 {"unknown", run.unknown},
-                {"users", run.users.count()}};
+                {"users", run.users.count()},
+                {"connections", run.conns.count()}};
     f.evidence = run.evidence.uids();
     f.evidence_total = run.evidence.total();
 
@@ -428,6 +444,7 @@ class BruteforceDetector final : public Detector {
     f.src = client.to_string();
     f.dst = dst_of(key);
     f.dst_count = 1;
+    f.ports = {s.port};
     f.service = proto;
     f.attack = "T1110.001";
     f.counts = {{"failures_before", failures}};
