@@ -75,7 +75,9 @@ class DnsResolverDetector final : public Detector {
       for (const auto& name : f.dst) suspicious.emplace(name, &f);
     }
     std::vector<Finding> found;
-    for (const auto& [domain, origin] : suspicious) {
+    for (const auto& entry : suspicious) {
+      const std::string& domain = entry.first;
+      const Finding* origin = entry.second;
       auto it = answers_.find(domain);
       if (it == answers_.end()) continue;
       // Only when the resolver is the only one asking for this domain.

@@ -1,0 +1,670 @@
+// C2 beaconing (docs/findings/beacon.md): `beacon` for a source that connects
+// to one destination at regular intervals, scored as RITA v5 scores beacons
+// (detect/beacon_score.h: interval skew and dispersion, size skew and
+// dispersion, histogram of connections over the capture, duration). Two kinds
+// of series: source -> destination address (every connection counts, also
+// attempts that never got an answer), and source -> domain, the domain taken
+// from the TLS SNI, the HTTP Host, or the DNS answer that gave the client the
+// address. As RITA, an address pair whose connections belong to a domain
+// series that is scored is left to that series, so one beacon gives one finding.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "analyzers/dns/dns_log_record.h"
+#include "analyzers/http/http_record.h"
+#include "analyzers/ssl/ssl_record.h"
+#include "core/timestamp.h"
+#include "detect/beacon_score.h"
+#include "detect/detector.h"
+#include "detect/evidence.h"
+#include "output/json_line.h"
+
+namespace trawl::detect {
+namespace {
+
+constexpr size_t kEvidenceCap = 10;
+constexpr size_t kPortCap = 16;
+constexpr size_t kDstSample = 10;
+constexpr size_t kLinkCap = 4;       // domains remembered per address pair
+constexpr size_t kDomainMaxLen = 253;
+
+enum class DomainSource : uint8_t { kSni, kHttpHost, kDns };
+const char* source_name(DomainSource s) {
+  switch (s) {
+    case DomainSource::kSni:
+      return "tls_sni";
+    case DomainSource::kHttpHost:
+      return "http_host";
+    case DomainSource::kDns:
+      return "dns";
+  }
+  return "dns";
+}
+
+struct Settings {
+  beacon::Params params;
+  beacon::Buckets buckets;
+  double min_unique = 4;
+  double strobe_count = 86400;
+  double min_period_s = 1;
+  int64_t window_s = 86400;
+  double internal_penalty = 0.15;
+  bool skip_inbound = true;
+  bool defer_to_bruteforce = true;
+  double safelist_min_sources = 0;
+  size_t max_times_per_series = 8640;
+  uint64_t max_stored_times = 4000000;
+  size_t max_series = 50000;
+  size_t max_uid_links = 200000;
+  size_t max_dns_links = 50000;
+};
+
+// One connection series: a source and an address or a domain.
+struct Series {
+  std::vector<int64_t> ts_ns;   // start times kept for scoring (the most recent, capped)
+  std::vector<uint32_t> sizes;  // originator IP bytes per kept connection
+  uint64_t count = 0;           // all connections
+  uint64_t dropped = 0;         // connections whose time was not kept
+  uint64_t orig_bytes = 0;      // payload
+  uint64_t resp_bytes = 0;
+  uint64_t tls = 0;             // connections that were TLS
+  core::Timestamp first{INT64_MAX};
+  core::Timestamp last{INT64_MIN};
+  std::map<uint16_t, uint64_t> ports;  // destination port -> connections (capped)
+  DistinctSet<core::IpAddress> dsts{kDstSample * 4};
+  std::string service;                 // first service seen
+  Evidence evidence{kEvidenceCap};
+  uint64_t by_source[3] = {0, 0, 0};   // domain series: how the domain was learned
+  std::set<std::string> links;         // address series: domains its connections went to
+  bool qualified = false;              // domain series: was scored (for suppression)
+};
+
+using PairKey = std::pair<core::IpAddress, core::IpAddress>;
+using DomainKey = std::pair<core::IpAddress, std::string>;
+
+bool never_included(const core::IpAddress& a) {
+  const auto& b = a.bytes();
+  if (a.is_v4()) {
+    uint32_t v = a.v4_host_order();
+    if (v == 0 || v == 0xffffffffu) return true;           // this host, limited broadcast
+    if ((v >> 24) == 127) return true;                     // loopback
+    if ((v >> 16) == 0xa9fe) return true;                  // link-local
+    if ((v >> 28) == 0xe) return true;                     // multicast
+    return false;
+  }
+  bool zero = true;
+  for (size_t i = 0; i < 15; ++i) zero = zero && b[i] == 0;
+  if (zero && (b[15] == 0 || b[15] == 1)) return true;     // unspecified, loopback
+  if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // link-local
+  if (b[0] == 0xff) return true;                           // multicast
+  return false;
+}
+
+// Whole seconds, rounded down; no overflow at the ends of the range.
+int64_t floor_sec(int64_t ns) {
+  int64_t q = ns / core::kNsPerSec;
+  if (ns % core::kNsPerSec < 0) --q;
+  return q;
+}
+
+core::Timestamp from_sec(int64_t s) {
+  constexpr int64_t kMax = INT64_MAX / core::kNsPerSec;
+  if (s > kMax) return core::Timestamp{INT64_MAX};
+  if (s < -kMax) return core::Timestamp{INT64_MIN};
+  return core::Timestamp{s * core::kNsPerSec};
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string human_bytes(uint64_t n) {
+  if (n < 1024) return std::to_string(n) + " B";
+  double v = static_cast<double>(n);
+  if (v < 1024.0 * 1024) return fmt("%.1f KB", v / 1024);
+  if (v < 1024.0 * 1024 * 1024) return fmt("%.1f MB", v / 1024 / 1024);
+  return fmt("%.1f GB", v / 1024 / 1024 / 1024);
+}
+
+// Lower-cased host name, or empty when it is not a usable name (an address
+// literal, too long, empty).
+std::string normalize_domain(std::string_view s, bool strip_port) {
+  if (strip_port) {
+    if (!s.empty() && s.front() == '[') return "";  // IPv6 literal
+    size_t colon = s.rfind(':');
+    if (colon != std::string_view::npos) s = s.substr(0, colon);
+  }
+  while (!s.empty() && s.back() == '.') s.remove_suffix(1);
+  if (s.empty() || s.size() > kDomainMaxLen) return "";
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return "";
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  if (core::IpAddress::parse(out)) return "";
+  return out;
+}
+
+// A bounded map that forgets its oldest entries first.
+template <typename K, typename V>
+class Lru {
+ public:
+  explicit Lru(size_t cap) : cap_(cap) {}
+  // Inserts or replaces (a replaced entry becomes the newest).
+  void put(const K& k, V v) {
+    auto it = map_.find(k);
+    if (it != map_.end()) {
+      order_.erase(it->second.first);
+      it->second = {seq_, std::move(v)};
+    } else {
+      if (cap_ == 0) return;
+      if (map_.size() >= cap_) {
+        auto oldest = order_.begin();
+        map_.erase(oldest->second);
+        order_.erase(oldest);
+        ++evicted_;
+      }
+      map_.emplace(k, std::make_pair(seq_, std::move(v)));
+    }
+    order_.emplace(seq_, k);
+    ++seq_;
+  }
+  bool contains(const K& k) const { return map_.contains(k); }
+  const V* get(const K& k) const {
+    auto it = map_.find(k);
+    return it == map_.end() ? nullptr : &it->second.second;
+  }
+  std::optional<V> take(const K& k) {
+    auto it = map_.find(k);
+    if (it == map_.end()) return std::nullopt;
+    V v = std::move(it->second.second);
+    order_.erase(it->second.first);
+    map_.erase(it);
+    return v;
+  }
+  uint64_t evicted() const { return evicted_; }
+
+ private:
+  size_t cap_;
+  uint64_t seq_ = 0;
+  uint64_t evicted_ = 0;
+  std::map<K, std::pair<uint64_t, V>> map_;
+  std::map<uint64_t, K> order_;
+};
+
+struct UidLink {
+  std::string domain;
+  DomainSource source = DomainSource::kSni;
+  bool tls = false;
+};
+
+class BeaconDetector final : public Detector {
+ public:
+  explicit BeaconDetector(Config& c) : internal_(c.internal) {
+    auto& p = s_.params;
+    s_.min_unique = c.get("beacon.min_unique_times", 4,
+                          "distinct start seconds a series needs before it is scored (RITA unique_connection_threshold)");
+    s_.strobe_count = c.get("beacon.strobe_connections", 86400,
+                            "series with this many connections are strobes, not beacons (RITA: one per second for a day)");
+    s_.min_period_s = c.get("beacon.min_period_s", 1,
+                            "median interval (s) under which a series is a burst, not a beacon");
+    p.ts_weight = c.get("beacon.ts_weight", 0.25, "weight of the timestamp (interval) score");
+    p.ds_weight = c.get("beacon.ds_weight", 0.25, "weight of the data-size score");
+    p.dur_weight = c.get("beacon.dur_weight", 0.25, "weight of the duration score");
+    p.hist_weight = c.get("beacon.hist_weight", 0.25, "weight of the histogram score");
+    p.dur_min_hours = static_cast<int>(
+        c.get("beacon.dur_min_bars", 6, "non-empty histogram bins needed before the duration score counts"));
+    p.dur_ideal_hours = static_cast<int>(
+        c.get("beacon.dur_ideal_bars", 12, "consecutive non-empty bins that give a full duration consistency score"));
+    p.hist_mode_sensitivity =
+        c.get("beacon.hist_mode_sensitivity", 0.05, "bar heights within this fraction of the tallest bar are one mode");
+    p.hist_bimodal_outlier_removal = static_cast<int>(
+        c.get("beacon.hist_bimodal_outlier_removal", 1, "bars forgiven as outliers in the bimodal fit"));
+    p.hist_bimodal_min_hours = static_cast<int>(
+        c.get("beacon.hist_bimodal_min_bars", 11, "non-empty bins needed before the bimodal fit counts"));
+    p.hist_bins = static_cast<int>(std::clamp(
+        c.get("beacon.hist_bins", 24, "histogram bins over the scored window (RITA: 24 hours)"), 1.0, 10000.0));
+    s_.buckets.base = c.get("beacon.score_base", 50, "beacon score x100 from which a finding is made (RITA base)");
+    s_.buckets.low = c.get("beacon.score_low", 75, "beacon score x100 where RITA's low bucket ends");
+    s_.buckets.medium = c.get("beacon.score_medium", 90, "beacon score x100 where RITA's medium bucket ends");
+    s_.buckets.high = c.get("beacon.score_high", 100, "beacon score x100 of the top of RITA's high bucket");
+    double window = c.get("beacon.window_s", 86400, "only the last this many seconds of the capture are scored (0: all)");
+    s_.window_s = window > 0 ? static_cast<int64_t>(std::min(window, 1e12)) : 0;
+    s_.internal_penalty = c.get("beacon.internal_penalty", 0.15,
+                                "subtracted from the threat score of internal->internal beacons (they rank lower)");
+    s_.skip_inbound =
+        c.get("beacon.skip_inbound", 1, "1: ignore external->internal series (RITA filter_external_to_internal)") != 0;
+    s_.defer_to_bruteforce =
+        c.get("beacon.defer_to_bruteforce", 1,
+              "1: a beacon between the same hosts as a bruteforce.* finding is lowered to info (one run, one alarm)") != 0;
+    s_.safelist_min_sources =
+        c.get("beacon.safelist_min_sources", 0,
+              "0: off; else skip destinations (address or domain) that at least this many sources connect to");
+    s_.max_times_per_series = static_cast<size_t>(std::clamp(
+        c.get("beacon.max_times_per_series", 8640, "start times kept per series (the most recent)"), 16.0, 1e7));
+    s_.max_stored_times = static_cast<uint64_t>(
+        std::clamp(c.get("beacon.max_stored_times", 4e6, "start times kept over all series"), 0.0, 1e10));
+    s_.max_series = static_cast<size_t>(
+        std::clamp(c.get("beacon.max_series", 50000, "series tracked of each kind (address, domain)"), 1.0, 1e8));
+    uid_links_ = Lru<std::string, UidLink>(static_cast<size_t>(
+        std::clamp(c.get("beacon.max_pending_uids", 200000, "TLS/HTTP names waiting for their connection"), 0.0, 1e8)));
+    dns_links_ = Lru<PairKey, std::string>(static_cast<size_t>(std::clamp(
+        c.get("beacon.max_dns_links", 50000, "(client, answer address) -> name links remembered"), 0.0, 1e8)));
+  }
+
+  void on_record(const analyzers::Record& r) override {
+    std::string_view log = r.log();
+    if (log == "ssl") {
+      const auto& s = static_cast<const analyzers::ssl::SslRecord&>(r);
+      if (s.uid.empty()) return;
+      std::string d = s.server_name ? normalize_domain(*s.server_name, false) : "";
+      // An SNI wins over an HTTP Host already seen on the connection.
+      const UidLink* old = uid_links_.get(s.uid);
+      if (old != nullptr && old->source == DomainSource::kSni) return;
+      UidLink link{d, DomainSource::kSni, true};
+      if (d.empty() && old != nullptr) link = {old->domain, old->source, true};
+      uid_links_.put(s.uid, std::move(link));
+    } else if (log == "http") {
+      const auto& h = static_cast<const analyzers::http::HttpRecord&>(r);
+      if (h.uid.empty() || !h.host || uid_links_.contains(h.uid)) return;
+      std::string d = normalize_domain(*h.host, true);
+      if (!d.empty()) uid_links_.put(h.uid, UidLink{d, DomainSource::kHttpHost, false});
+    } else if (log == "dns") {
+      const auto& q = static_cast<const analyzers::dns::DnsLogRecord&>(r);
+      if (!q.query) return;
+      std::string d = normalize_domain(*q.query, false);
+      if (d.empty()) return;
+      for (const auto& a : q.answers) {
+        if (a.address) dns_links_.put({q.orig_h, *a.address}, d);
+      }
+    }
+  }
+
+  void on_conn(const flow::ConnRecord& r) override {
+    int64_t sec = floor_sec(r.ts.ns);
+    data_min_ = std::min(data_min_, sec);
+    data_max_ = std::max(data_max_, sec);
+    std::optional<UidLink> link = uid_links_.take(r.uid);
+    if (never_included(r.orig_h) || never_included(r.resp_h)) return;
+    if (s_.skip_inbound && !internal(r.orig_h) && internal(r.resp_h)) return;
+
+    bool tls = (link && link->tls) || r.service.find("ssl") != std::string::npos;
+    std::string domain;
+    DomainSource source = DomainSource::kDns;
+    if (link && !link->domain.empty()) {
+      domain = link->domain;
+      source = link->source;
+    } else if (const std::string* d = dns_links_.get({r.orig_h, r.resp_h})) {
+      domain = *d;
+    }
+
+    PairKey pk{r.orig_h, r.resp_h};
+    Series* pair = series_for(pairs_, pk, pairs_ignored_);
+    if (pair != nullptr) {
+      add(*pair, r, tls);
+      if (!domain.empty() && pair->links.size() < kLinkCap) pair->links.insert(domain);
+    }
+    if (!domain.empty()) {
+      Series* dom = series_for(domains_, DomainKey{r.orig_h, domain}, domains_ignored_);
+      if (dom != nullptr) {
+        add(*dom, r, tls);
+        ++dom->by_source[static_cast<size_t>(source)];
+      }
+    }
+  }
+
+  void finish(std::vector<Finding>& out) override {
+    if (data_max_ < data_min_) return;
+    int64_t win_min = data_min_;
+    if (s_.window_s > 0 && data_max_ - s_.window_s > win_min) win_min = data_max_ - s_.window_s;
+
+    std::map<std::string, uint64_t> domain_sources;  // safelist: sources per destination
+    std::map<core::IpAddress, uint64_t> addr_sources;
+    if (s_.safelist_min_sources > 0) {
+      for (const auto& [k, v] : domains_) ++domain_sources[k.second];
+      for (const auto& [k, v] : pairs_) ++addr_sources[k.second];
+    }
+
+    for (auto& [k, v] : domains_) {
+      if (s_.safelist_min_sources > 0 && static_cast<double>(domain_sources[k.second]) >= s_.safelist_min_sources) {
+        continue;
+      }
+      auto f = evaluate(v, k.first, k.second, win_min);
+      if (f) out.push_back(std::move(*f));
+    }
+    for (auto& [k, v] : pairs_) {
+      const core::IpAddress& src = k.first;
+      bool covered = std::any_of(v.links.begin(), v.links.end(), [&](const std::string& d) {
+        auto it = domains_.find(DomainKey{src, d});
+        return it != domains_.end() && it->second.qualified;
+      });
+      if (covered) {
+        continue;
+      }
+      if (s_.safelist_min_sources > 0 && static_cast<double>(addr_sources[k.second]) >= s_.safelist_min_sources) {
+        continue;
+      }
+      auto f = evaluate(v, k.first, "", win_min);
+      if (f) out.push_back(std::move(*f));
+    }
+
+    uint64_t capped = pairs_ignored_ + domains_ignored_ + pairs_evicted_ + domains_evicted_ + times_dropped_budget_ +
+                      uid_links_.evicted() + dns_links_.evicted();
+    if (capped > 0) out.push_back(capped_note());
+  }
+
+  // Password guessing at a fixed rate is periodic too; the bruteforce
+  // detector names it better, so the beacon between the same hosts steps back.
+  void after(std::vector<Finding>& all) override {
+    if (!s_.defer_to_bruteforce) return;
+    std::map<std::pair<std::string, std::string>, std::string> guessed;  // (src, dst) -> id
+    for (const auto& f : all) {
+      if (f.id.rfind("bruteforce.", 0) != 0) continue;
+      for (const auto& d : f.dst) guessed.emplace(std::make_pair(f.src, d), f.id);
+    }
+    if (guessed.empty()) return;
+    for (auto& f : all) {
+      if (f.id != "beacon") continue;
+      auto ips = reported_ips_.find({f.src, f.dst.empty() ? "" : f.dst[0]});
+      if (ips == reported_ips_.end()) continue;
+      for (const auto& ip : ips->second) {
+        auto g = guessed.find({f.src, ip});
+        if (g == guessed.end()) continue;
+        f.severity = Severity::kInfo;
+        if (!f.details.empty() && f.details.back() == '}') {
+          f.details.pop_back();
+          f.details += ",\"superseded_by\":";
+          output::append_json_string(f.details, g->second);
+          f.details += "}";
+        }
+        break;
+      }
+    }
+  }
+
+ private:
+  bool internal(const core::IpAddress& a) const { return internal_.is_internal(a); }
+
+  template <typename K>
+  Series* series_for(std::map<K, Series>& m, const K& key, uint64_t& ignored) {
+    auto it = m.find(key);
+    if (it != m.end()) return &it->second;
+    if (m.size() >= s_.max_series) {
+      prune(m);
+      if (m.size() >= s_.max_series) {
+        ++ignored;
+        return nullptr;
+      }
+    }
+    return &m.emplace(key, Series{}).first->second;
+  }
+
+  // Full table: forget the least active series (fewer connections than a
+  // series needs to be scored), once per tenth of the table so the cost stays
+  // amortised; if that frees too little, new series are ignored instead.
+  template <typename K>
+  void prune(std::map<K, Series>& m) {
+    bool is_pairs = static_cast<void*>(&m) == static_cast<void*>(&pairs_);
+    bool& exhausted = is_pairs ? pairs_prune_exhausted_ : domains_prune_exhausted_;
+    if (exhausted) return;
+    size_t before = m.size();
+    for (auto it = m.begin(); it != m.end();) {
+      if (static_cast<double>(it->second.count) < s_.min_unique) {
+        stored_times_ -= it->second.ts_ns.size();
+        it = m.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    size_t freed = before - m.size();
+    (is_pairs ? pairs_evicted_ : domains_evicted_) += freed;
+    if (freed < std::max<size_t>(1, s_.max_series / 10)) exhausted = true;
+  }
+
+  void add(Series& v, const flow::ConnRecord& r, bool tls) {
+    ++v.count;
+    v.orig_bytes += r.orig_bytes;
+    v.resp_bytes += r.resp_bytes;
+    if (tls) ++v.tls;
+    v.first = std::min(v.first, r.ts);
+    v.last = std::max(v.last, r.ts);
+    auto pit = v.ports.find(r.resp_p);
+    if (pit != v.ports.end()) {
+      ++pit->second;
+    } else if (v.ports.size() < kPortCap) {
+      v.ports.emplace(r.resp_p, 1);
+    }
+    v.dsts.add(r.resp_h);
+    if (v.service.empty() && !r.service.empty()) v.service = r.service;
+    v.evidence.add(r.uid);
+
+    if (v.ts_ns.size() >= s_.max_times_per_series) {
+      // Keep the most recent times: drop the oldest quarter at once.
+      size_t drop = std::max<size_t>(1, v.ts_ns.size() / 4);
+      v.ts_ns.erase(v.ts_ns.begin(), v.ts_ns.begin() + static_cast<std::ptrdiff_t>(drop));
+      v.sizes.erase(v.sizes.begin(), v.sizes.begin() + static_cast<std::ptrdiff_t>(drop));
+      v.dropped += drop;
+      stored_times_ -= drop;
+    }
+    if (stored_times_ >= s_.max_stored_times) {
+      ++v.dropped;
+      ++times_dropped_budget_;
+      return;
+    }
+    uint64_t size = r.orig_ip_bytes != 0 ? r.orig_ip_bytes : r.orig_bytes;
+    v.ts_ns.push_back(r.ts.ns);
+    v.sizes.push_back(static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX)));
+    ++stored_times_;
+  }
+
+  std::optional<Finding> evaluate(Series& v, const core::IpAddress& src, const std::string& domain, int64_t win_min) {
+    // Times in whole seconds as RITA keeps them, restricted to the window.
+    std::vector<int64_t> secs;
+    std::vector<double> sizes;
+    std::vector<int64_t> ns;
+    secs.reserve(v.ts_ns.size());
+    for (size_t i = 0; i < v.ts_ns.size(); ++i) {
+      int64_t sec = floor_sec(v.ts_ns[i]);
+      if (sec < win_min) continue;
+      secs.push_back(sec);
+      ns.push_back(v.ts_ns[i]);
+      sizes.push_back(static_cast<double>(v.sizes[i]));
+    }
+    std::vector<int64_t> uniq = secs;
+    std::sort(uniq.begin(), uniq.end());
+    uniq.erase(std::unique(uniq.begin(), uniq.end()), uniq.end());
+    if (static_cast<double>(uniq.size()) < s_.min_unique) return std::nullopt;
+    if (static_cast<double>(v.count) >= s_.strobe_count) {
+      return std::nullopt;
+    }
+    v.qualified = true;
+    // Period and jitter at full precision, for people.
+    std::sort(ns.begin(), ns.end());
+    std::vector<double> iv;
+    for (size_t i = 0; i + 1 < ns.size(); ++i) {
+      if (ns[i + 1] > ns[i]) iv.push_back(static_cast<double>(core::Timestamp{ns[i + 1]} - core::Timestamp{ns[i]}) / 1e9);
+    }
+    std::sort(iv.begin(), iv.end());
+    double period = beacon::median_sorted(iv);
+    std::vector<double> dev;
+    for (double x : iv) dev.push_back(std::fabs(x - period));
+    std::sort(dev.begin(), dev.end());
+    double jitter = beacon::median_sorted(dev);
+    // RITA's clock has whole seconds: a series whose connections are mostly
+    // under a second apart is a burst it would see as a 1 s cadence.
+    if (period < s_.min_period_s) return std::nullopt;
+    auto res = beacon::score_series(secs, sizes, win_min, data_max_, s_.params);
+    if (!res) return std::nullopt;
+    double bucket = beacon::bucketed_score(res->score * 100.0, s_.buckets);
+    if (bucket <= 0) return std::nullopt;
+
+    bool int_int = internal(src) && std::all_of(v.dsts.values().begin(), v.dsts.values().end(),
+                                                [&](const core::IpAddress& a) { return internal(a); });
+    double threat = int_int ? std::max(0.0, bucket - s_.internal_penalty) : bucket;
+
+    Finding f;
+    f.id = "beacon";
+    f.ts = v.first;
+    f.last_ts = v.last;
+    f.severity = beacon::severity_of_bucketed(threat);
+    f.confidence = res->score;
+    f.src = src.to_string();
+    if (domain.empty()) {
+      f.dst = {v.dsts.sample(1).empty() ? "" : v.dsts.sample(1)[0].to_string()};
+    } else {
+      f.dst = {domain};
+    }
+    f.dst_count = 1;
+    uint16_t top_port = 0;
+    uint64_t top_n = 0;
+    for (const auto& [p, n] : v.ports) {
+      f.ports.push_back(p);
+      if (n > top_n) {
+        top_n = n;
+        top_port = p;
+      }
+    }
+    f.service = v.service;
+    bool no_data = v.orig_bytes == 0 && v.resp_bytes == 0;
+    f.counts = {{"connections", v.count}, {"bytes", v.orig_bytes + v.resp_bytes}};
+    f.attack = v.tls * 2 >= v.count && v.tls > 0 ? "T1573" : "T1071";
+    f.evidence = v.evidence.uids();
+    f.evidence_total = v.evidence.total();
+
+    std::string target = f.dst[0];
+    if (target.find(':') != std::string::npos && domain.empty()) target = "[" + target + "]";
+    target += ":" + std::to_string(top_port);
+    if (v.ports.size() > 1) target += " (+" + std::to_string(v.ports.size() - 1) + " ports)";
+    if (!domain.empty() && v.dsts.count() > 1) target += " (" + std::to_string(v.dsts.count()) + " addresses)";
+    f.summary = f.src + " \xe2\x86\x92 " + target + " every " + fmt("%.1f", period) + " s \xc2\xb1 " +
+                fmt(jitter > 0 && jitter < 0.05 ? "%.2f" : "%.1f", jitter) + " s, " + std::to_string(v.count) + (no_data ? " attempts, no data" : " connections, ") +
+                (no_data ? "" : human_bytes(v.orig_bytes + v.resp_bytes)) + " (beacon score " + fmt("%.2f", res->score) +
+                (int_int ? ", internal" : "") + ")";
+
+    std::string d;
+    output::JsonLine j(d);
+    j.str("kind", domain.empty() ? "address" : "domain");
+    if (!domain.empty()) {
+      j.str("domain", domain);
+      std::string src_json = "{";
+      bool first = true;
+      for (size_t i = 0; i < 3; ++i) {
+        if (v.by_source[i] == 0) continue;
+        if (!first) src_json += ",";
+        first = false;
+        src_json += "\"" + std::string(source_name(static_cast<DomainSource>(i))) + "\":" + std::to_string(v.by_source[i]);
+      }
+      src_json += "}";
+      j.raw("domain_from", src_json);
+    }
+    std::string ips = "[";
+    for (const auto& a : v.dsts.sample(kDstSample)) {
+      if (ips.size() > 1) ips += ",";
+      append_json_string_(ips, a.to_string());
+    }
+    ips += "]";
+    j.raw("dst_ips", ips).u64("dst_ip_count", v.dsts.count());
+    std::string ports = "{";
+    for (const auto& [p, n] : v.ports) {
+      if (ports.size() > 1) ports += ",";
+      ports += "\"" + std::to_string(p) + "\":" + std::to_string(n);
+    }
+    ports += "}";
+    j.raw("dst_ports", ports).u64("dst_port", top_port);
+    j.raw("period_s", fmt("%.3f", period)).raw("jitter_s", fmt("%.3f", jitter));
+    j.u64("count", v.count).u64("scored", secs.size()).u64("unique_seconds", uniq.size());
+    j.u64("orig_bytes", v.orig_bytes).u64("resp_bytes", v.resp_bytes).boolean("no_data", no_data);
+    j.u64("tls", v.tls);
+    j.raw("ts_score", fmt("%.3f", res->ts.score))
+        .raw("ts_skew", fmt("%.3f", res->ts.skew))
+        .raw("ts_median_s", fmt("%.3f", res->ts.median))
+        .raw("ts_mad_s", fmt("%.3f", res->ts.mad));
+    j.raw("ds_score", fmt("%.3f", res->ds.score))
+        .raw("ds_skew", fmt("%.3f", res->ds.skew))
+        .raw("ds_median", fmt("%.1f", res->ds.median))
+        .raw("ds_mad", fmt("%.1f", res->ds.mad));
+    j.raw("hist_score", fmt("%.3f", res->hist.score))
+        .raw("hist_cv_score", fmt("%.3f", res->hist.cv_score))
+        .raw("hist_bimodal_score", fmt("%.3f", res->hist.bimodal_score));
+    std::string bars = "[";
+    for (int64_t b : res->hist.bars) {
+      if (bars.size() > 1) bars += ",";
+      bars += std::to_string(b);
+    }
+    bars += "]";
+    j.raw("hist_bars", bars);
+    j.raw("dur_score", fmt("%.3f", res->dur.score))
+        .raw("dur_coverage", fmt("%.3f", res->dur.coverage))
+        .raw("dur_consistency", fmt("%.3f", res->dur.consistency));
+    j.raw("score", fmt("%.3f", res->score)).raw("threat_score", fmt("%.3f", threat));
+    j.boolean("internal_to_internal", int_int);
+    j.str("first", core::format_epoch_micros(v.first)).str("last", core::format_epoch_micros(v.last));
+    j.u64("times_not_kept", v.dropped);
+    j.end_object();
+    f.details = std::move(d);
+    auto& ips_out = reported_ips_[{f.src, f.dst[0]}];
+    for (const auto& a : v.dsts.values()) ips_out.push_back(a.to_string());
+    return f;
+  }
+
+  static void append_json_string_(std::string& out, const std::string& s) { output::append_json_string(out, s); }
+
+  Finding capped_note() const {
+    Finding f;
+    f.id = "beacon.capped";
+    f.severity = Severity::kInfo;
+    f.confidence = 1;
+    f.src = "trawl";
+    f.ts = from_sec(data_min_);
+    f.last_ts = from_sec(data_max_);
+    f.counts = {{"address_series_ignored", pairs_ignored_},    {"domain_series_ignored", domains_ignored_},
+                {"address_series_evicted", pairs_evicted_},    {"domain_series_evicted", domains_evicted_},
+                {"times_not_kept", times_dropped_budget_},     {"uid_links_evicted", uid_links_.evicted()},
+                {"dns_links_evicted", dns_links_.evicted()}};
+    f.summary = "beacon detection hit its memory caps: " + std::to_string(pairs_ignored_ + domains_ignored_) +
+                " series ignored, " + std::to_string(pairs_evicted_ + domains_evicted_) + " evicted, " +
+                std::to_string(times_dropped_budget_) + " connection times not kept";
+    std::string d;
+    output::JsonLine j(d);
+    j.u64("max_series", s_.max_series).u64("max_stored_times", s_.max_stored_times);
+    j.end_object();
+    f.details = std::move(d);
+    return f;
+  }
+
+  Settings s_;
+  Networks internal_;
+  Lru<std::string, UidLink> uid_links_{0};
+  Lru<PairKey, std::string> dns_links_{0};
+  std::map<PairKey, Series> pairs_;
+  std::map<DomainKey, Series> domains_;
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> reported_ips_;  // (src, dst) of findings
+  int64_t data_min_ = INT64_MAX;
+  int64_t data_max_ = INT64_MIN;
+  uint64_t stored_times_ = 0;
+  uint64_t pairs_ignored_ = 0, domains_ignored_ = 0;
+  uint64_t pairs_evicted_ = 0, domains_evicted_ = 0;
+  bool pairs_prune_exhausted_ = false, domains_prune_exhausted_ = false;
+  uint64_t times_dropped_budget_ = 0;
+};
+
+}  // namespace
+
+void register_beacon(Registry& r) {
+  r.add("beacon", [](Config& c) { return std::make_unique<BeaconDetector>(c); });
+}
+
+}  // namespace trawl::detect
