@@ -57,6 +57,7 @@ struct Settings {
   double min_unique = 4;
   double strobe_count = 86400;
   double min_period_s = 1;
+  double max_relative_jitter = 0.25;
   int64_t window_s = 86400;
   double internal_penalty = 0.15;
   bool skip_inbound = true;
@@ -219,6 +220,10 @@ class BeaconDetector final : public Detector {
                           "distinct start seconds a series needs before it is scored (RITA unique_connection_threshold)");
     s_.strobe_count = c.get("beacon.strobe_connections", 86400,
                             "series with this many connections are strobes, not beacons (RITA: one per second for a day)");
+    s_.max_relative_jitter = c.get(
+        "beacon.max_relative_jitter", 0.25,
+        "above this jitter/period (median absolute deviation over median interval) a beacon ranks at most low: "
+        "RITA's absolute-seconds dispersion lets random client traffic score high on short captures (0: off)");
     s_.min_period_s = c.get("beacon.min_period_s", 1,
                             "median interval (s) under which a series is a burst, not a beacon");
     p.ts_weight = c.get("beacon.ts_weight", 0.25, "weight of the timestamp (interval) score");
@@ -520,6 +525,10 @@ class BeaconDetector final : public Detector {
     f.ts = v.first;
     f.last_ts = v.last;
     f.severity = beacon::severity_of_bucketed(threat);
+    const double relative_jitter = period > 0 ? jitter / period : 0;
+    if (s_.max_relative_jitter > 0 && relative_jitter > s_.max_relative_jitter && f.severity > Severity::kLow) {
+      f.severity = Severity::kLow;
+    }
     f.confidence = res->score;
     f.src = src.to_string();
     if (domain.empty()) {
@@ -585,6 +594,7 @@ class BeaconDetector final : public Detector {
     ports += "}";
     j.raw("dst_ports", ports).u64("dst_port", top_port);
     j.raw("period_s", fmt("%.3f", period)).raw("jitter_s", fmt("%.3f", jitter));
+    j.raw("relative_jitter", fmt("%.3f", relative_jitter));
     j.u64("count", v.count).u64("scored", secs.size()).u64("unique_seconds", uniq.size());
     j.u64("orig_bytes", v.orig_bytes).u64("resp_bytes", v.resp_bytes).boolean("no_data", no_data);
     j.u64("tls", v.tls);

@@ -39,6 +39,7 @@ struct Settings {
   double large_hosts = 100;
   double gap_s = 600;
   double udp_max_answered = 0.5;
+  double busy_client_ratio = 1.0;
   double max_actors = 100000;
   double max_episodes = 32;
   scan::Caps caps;
@@ -71,6 +72,10 @@ class ScanDetector : public Detector {
     s_.gap_s = c.get("scan.episode_gap_s", 600, "idle seconds that end one scan episode of a scanner");
     s_.udp_max_answered = c.get("scan.udp_max_answered_ratio", 0.5,
                                 "UDP episodes with more answered probes than this share are services, not scans");
+    s_.busy_client_ratio = c.get(
+        "scan.busy_client_ratio", 1.0,
+        "a horizontal/block SYN episode is a busy client's failed connections, not a scan, when the source held at "
+        "least this many conversations (TCP with data) per probe during it (0: off)");
     s_.max_actors = c.get("scan.max_actors", 100000, "scanner x probe type pairs tracked (memory bound)");
     s_.max_episodes = c.get("scan.max_episodes", 32, "episodes kept per scanner and probe type (memory bound)");
     s_.caps.distinct = static_cast<size_t>(
@@ -145,7 +150,10 @@ class ScanDetector : public Detector {
   void tcp(const flow::ConnRecord& r) {
     uint8_t first = r.orig_first_flags & scan::kClassic;
     bool no_data = r.orig_bytes == 0 && r.resp_bytes == 0;
-    if (!no_data) return;  // a conversation, not a probe
+    if (!no_data) {  // a conversation, not a probe
+      note_conversation(r);
+      return;
+    }
     bool resp_rst = (r.resp_flags & scan::kRst) != 0 || r.history.find('r') != std::string::npos;
     bool syn_ack = (r.resp_flags & (scan::kSyn | scan::kAck)) == (scan::kSyn | scan::kAck) ||
                    r.history.find('h') != std::string::npos;
@@ -188,6 +196,9 @@ class ScanDetector : public Detector {
     // Equal well-known ports on both sides (NetBIOS 137/138, NTP 123, IKE
     // 500) is service chatter between peers, not a probe.
     if (r.orig_p == r.resp_p && r.resp_p < 1024) return;
+    // Traceroute (Unix, mtr, Windows tracert uses ICMP) probes UDP ports
+    // 33434 and up, one per hop: path discovery, not a port scan.
+    if (r.resp_p >= kTracerouteFirst && r.resp_p <= kTracerouteLast) return;
     bool answered = r.resp_pkts > 0;
     probe(r, Family::kUdp, answered ? "answered" : "unanswered", answered);
   }
@@ -246,6 +257,33 @@ class ScanDetector : public Detector {
     return {"scan.unknown", "scanned", "unknown"};
   }
 
+  // TCP conversations per source and minute: a client whose failed
+  // connections are outnumbered by its working ones is not scanning
+  // (a horizontal pattern over common ports otherwise looks the same).
+  void note_conversation(const flow::ConnRecord& r) {
+    auto it = talk_.find(r.orig_h);
+    if (it == talk_.end()) {
+      if (static_cast<double>(talk_.size()) >= s_.max_actors) return;
+      it = talk_.emplace(r.orig_h, std::map<int64_t, uint32_t>{}).first;
+    }
+    int64_t minute = r.ts.ns / (60 * core::kNsPerSec);
+    auto& buckets = it->second;
+    if (buckets.size() >= kMaxTalkMinutes && !buckets.contains(minute)) return;
+    ++buckets[minute];
+  }
+  uint64_t conversations_during(const core::IpAddress& src, const Episode& e) const {
+    auto it = talk_.find(src);
+    if (it == talk_.end()) return 0;
+    int64_t lo = e.span.first.ns / (60 * core::kNsPerSec);
+    int64_t hi = e.span.last.ns / (60 * core::kNsPerSec);
+    uint64_t n = 0;
+    for (auto b = it->second.lower_bound(lo); b != it->second.end() && b->first <= hi; ++b) n += b->second;
+    return n;
+  }
+  static constexpr size_t kMaxTalkMinutes = 20000;
+  static constexpr uint16_t kTracerouteFirst = 33434;
+  static constexpr uint16_t kTracerouteLast = 33534;
+
   void report(const Key& key, const Episode& e, std::vector<Finding>& out) const {
     uint64_t ports = e.ports.count();
     uint64_t hosts = e.hosts.count();
@@ -269,6 +307,11 @@ class ScanDetector : public Detector {
       shape = "block";
     } else if (many_hosts || (hosts > 1 && !many_ports)) {
       shape = "horizontal";
+    }
+    uint64_t conversations = 0;
+    if (key.family == Family::kSyn && std::string_view(shape) != "vertical" && s_.busy_client_ratio > 0) {
+      conversations = conversations_during(key.src, e);
+      if (static_cast<double>(conversations) >= s_.busy_client_ratio * static_cast<double>(e.probes)) return;
     }
 
     Finding f;
@@ -385,6 +428,7 @@ class ScanDetector : public Detector {
   const Networks* internal_ = nullptr;
   int64_t connect_max_ns_ = 0;
   std::map<Key, EpisodeStream> streams_;
+  std::map<core::IpAddress, std::map<int64_t, uint32_t>> talk_;
   std::map<core::IpAddress, std::vector<Unreachable>> unreachable_;
   uint64_t dropped_actors_ = 0;
 };

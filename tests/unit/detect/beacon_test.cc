@@ -363,3 +363,36 @@ TEST(Beacon, SameInputSameOutput) {
 
 }  // namespace
 }  // namespace trawl::detect
+
+namespace trawl::detect {
+namespace {
+
+// A steady stream with a jitter near half its period (random client traffic
+// on a short capture) ranks at most low; the same count at 10 % jitter ranks
+// higher.
+TEST(BeaconRelativeJitter, LargeRelativeJitterRanksAtMostLow) {
+  auto run = [](double jitter_fraction, std::vector<std::string> overrides = {}) {
+    testing::Run h("beacon", overrides);
+    double t = 0;
+    uint32_t lcg = 12345;
+    for (int i = 0; i < 60; ++i) {
+      lcg = lcg * 1103515245u + 12345u;
+      double u = static_cast<double>((lcg >> 8) & 0xffff) / 65535.0;  // uniform 0..1, deterministic
+      t += 10.0 * (1.0 + (2 * u - 1) * jitter_fraction);
+      h.set->on_conn(testing::ConnBuilder(t, "10.0.0.5", 40000, "198.51.100.9", 443)
+                         .state(flow::ConnState::kSF, "ShADadFf")
+                         .bytes(300, 900)
+                         .pkts(5, 5)
+                         .duration(0.2));
+    }
+    auto fs = testing::with_id(h.finish(), "beacon");
+    return fs.empty() ? Severity::kInfo : fs[0]->severity;
+  };
+  EXPECT_GT(run(0.1), Severity::kLow);
+  EXPECT_LE(run(0.9), Severity::kLow);
+  // RITA's score alone would rank that stream above low.
+  EXPECT_GT(run(0.9, {"beacon.max_relative_jitter=0"}), Severity::kLow);
+}
+
+}  // namespace
+}  // namespace trawl::detect

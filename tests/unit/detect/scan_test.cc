@@ -326,3 +326,67 @@ TEST(Scan, OddRecordsDoNotCrash) {
 
 }  // namespace
 }  // namespace trawl::detect
+
+namespace trawl::detect {
+namespace {
+
+// A busy client whose failed outbound connections (to many hosts, on the
+// usual ports) are outnumbered by its working ones is not scanning; the same
+// failures without the working connections are a horizontal SYN scan.
+flow::ConnRecord conversation(double t, const char* src, const char* dst, uint16_t port) {
+  return testing::ConnBuilder(t, src, 41000, dst, port)
+      .state(flow::ConnState::kSF, "ShADadFf")
+      .pkts(6, 5)
+      .bytes(400, 5000)
+      .flags(0x02, 0x1b, 0x1b)
+      .duration(0.5);
+}
+
+TEST(ScanBusyClient, FailedConnectionsOutnumberedByConversationsAreNoScan) {
+  auto run = [](int conversations) {
+    testing::Run h("scan");
+    for (int i = 0; i < 30; ++i) {
+      std::string dst = "198.51.100." + std::to_string(i + 1);
+      h.set->on_conn(silent(i * 2.0, "10.0.0.7", dst.c_str(), i % 2 ? 443 : 80));
+    }
+    for (int i = 0; i < conversations; ++i) {
+      std::string dst = "203.0.113." + std::to_string(i % 200 + 1);
+      h.set->on_conn(conversation(i * 1.5, "10.0.0.7", dst.c_str(), 443));
+    }
+    return h.finish();
+  };
+  EXPECT_TRUE(testing::with_id(run(40), "scan.tcp_syn").empty());
+  EXPECT_TRUE(testing::with_id(run(30), "scan.tcp_syn").empty());  // at the ratio (1.0): still a client
+  ASSERT_EQ(testing::with_id(run(10), "scan.tcp_syn").size(), 1u);
+  ASSERT_EQ(testing::with_id(run(0), "scan.tcp_syn").size(), 1u);
+}
+
+TEST(ScanBusyClient, AVerticalScanFromABusyHostIsStillAScan) {
+  testing::Run h("scan");
+  for (int i = 0; i < 50; ++i) h.set->on_conn(refused(i * 0.01, "10.0.0.7", "10.0.0.9", static_cast<uint16_t>(1000 + i)));
+  for (int i = 0; i < 200; ++i) h.set->on_conn(conversation(i * 0.2, "10.0.0.7", "203.0.113.5", 443));
+  EXPECT_EQ(testing::with_id(h.finish(), "scan.tcp_syn").size(), 1u);
+}
+
+}  // namespace
+}  // namespace trawl::detect
+
+namespace trawl::detect {
+namespace {
+
+// Traceroute's UDP probes (one port per hop from 33434) are not a UDP scan.
+TEST(ScanTraceroute, UdpProbesToTheTracerouteRangeAreNotAScan) {
+  testing::Run h("scan");
+  for (int i = 0; i < 60; ++i) {
+    h.set->on_conn(udp_probe(i * 0.05, "10.0.0.7", "198.51.100.20", static_cast<uint16_t>(33434 + i), false));
+  }
+  EXPECT_TRUE(testing::with_id(h.finish(), "scan.udp").empty());
+  testing::Run h2("scan");
+  for (int i = 0; i < 60; ++i) {
+    h2.set->on_conn(udp_probe(i * 0.05, "10.0.0.7", "198.51.100.20", static_cast<uint16_t>(2000 + i), false));
+  }
+  EXPECT_EQ(testing::with_id(h2.finish(), "scan.udp").size(), 1u);
+}
+
+}  // namespace
+}  // namespace trawl::detect
