@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -51,7 +52,8 @@ class JsonLine {
     if (!first_) buf[n++] = ',';
     first_ = false;
     buf[n++] = '"';
-    for (char c : key) buf[n++] = c;
+    std::memcpy(buf + n, key.data(), key.size());
+    n += key.size();
     buf[n++] = '"';
     buf[n++] = ':';
     out_.append(buf, n);
