@@ -23,6 +23,7 @@
 #include "analyzers/dns/dns_log_record.h"
 #include "analyzers/http/http_record.h"
 #include "analyzers/ssl/ssl_record.h"
+#include "core/hash.h"
 #include "core/timestamp.h"
 #include "detect/beacon_score.h"
 #include "detect/detector.h"
@@ -92,6 +93,24 @@ struct Series {
 
 using PairKey = std::pair<core::IpAddress, core::IpAddress>;
 using DomainKey = std::pair<core::IpAddress, std::string>;
+
+// Hashes for the per-record lookups (ordered maps of addresses and uids were
+// a third of this detector's time in memcmp). Iteration order of the hash
+// maps depends only on the records, so output stays deterministic.
+uint64_t address_hash(const core::IpAddress& a) {
+  return core::hash_bytes(a.bytes().data(), a.bytes().size(), a.is_v4() ? 4 : 6);
+}
+struct KeyHash {
+  size_t operator()(const PairKey& k) const {
+    return static_cast<size_t>(core::mix64(address_hash(k.first) ^ (address_hash(k.second) * 0x9e3779b97f4a7c15ull)));
+  }
+  size_t operator()(const DomainKey& k) const {
+    return static_cast<size_t>(core::mix64(address_hash(k.first) ^ std::hash<std::string>{}(k.second)));
+  }
+  size_t operator()(const std::string& k) const { return std::hash<std::string>{}(k); }
+};
+template <typename K>
+using SeriesMap = std::unordered_map<K, Series, KeyHash>;
 
 bool never_included(const core::IpAddress& a) {
   const auto& b = a.bytes();
@@ -202,7 +221,7 @@ class Lru {
   size_t cap_;
   uint64_t seq_ = 0;
   uint64_t evicted_ = 0;
-  std::map<K, std::pair<uint64_t, V>> map_;
+  std::unordered_map<K, std::pair<uint64_t, V>, KeyHash> map_;
   std::map<uint64_t, K> order_;
 };
 
@@ -404,7 +423,7 @@ class BeaconDetector final : public Detector {
   bool internal(const core::IpAddress& a) const { return internal_.is_internal(a); }
 
   template <typename K>
-  Series* series_for(std::map<K, Series>& m, const K& key, uint64_t& ignored) {
+  Series* series_for(SeriesMap<K>& m, const K& key, uint64_t& ignored) {
     auto it = m.find(key);
     if (it != m.end()) return &it->second;
     if (m.size() >= s_.max_series) {
@@ -421,7 +440,7 @@ class BeaconDetector final : public Detector {
   // series needs to be scored), once per tenth of the table so the cost stays
   // amortised; if that frees too little, new series are ignored instead.
   template <typename K>
-  void prune(std::map<K, Series>& m) {
+  void prune(SeriesMap<K>& m) {
     bool is_pairs = static_cast<void*>(&m) == static_cast<void*>(&pairs_);
     bool& exhausted = is_pairs ? pairs_prune_exhausted_ : domains_prune_exhausted_;
     if (exhausted) return;
@@ -659,8 +678,8 @@ class BeaconDetector final : public Detector {
   Networks internal_;
   Lru<std::string, UidLink> uid_links_{0};
   Lru<PairKey, std::string> dns_links_{0};
-  std::map<PairKey, Series> pairs_;
-  std::map<DomainKey, Series> domains_;
+  SeriesMap<PairKey> pairs_;
+  SeriesMap<DomainKey> domains_;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> reported_ips_;  // (src, dst) of findings
   int64_t data_min_ = INT64_MAX;
   int64_t data_max_ = INT64_MIN;
