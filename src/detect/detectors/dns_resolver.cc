@@ -6,8 +6,12 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "analyzers/dns/dns_log_record.h"
+#include "core/hash.h"
 #include "detect/detector.h"
 #include "detect/dns_util.h"
 #include "detect/evidence.h"
@@ -35,25 +39,29 @@ class DnsResolverDetector final : public Detector {
     if (rec.log() != "dns") return;
     const auto& r = static_cast<const analyzers::dns::DnsLogRecord&>(rec);
     if (!r.query) return;
-    std::string querier = r.orig_h.to_string();
+    const core::IpAddress& querier = r.orig_h;
     if (internal_.is_internal(r.orig_h) && internal_.is_internal(r.resp_h)) {
-      std::string resolver = r.resp_h.to_string();
-      if (clients_.contains(resolver) || clients_.size() < max_domains_) clients_.try_emplace(resolver, 1024).first->second.add(querier);
+      auto c = clients_.find(r.resp_h);
+      if (c == clients_.end() && clients_.size() < max_domains_) c = clients_.try_emplace(r.resp_h, 1024).first;
+      if (c != clients_.end()) c->second.add(querier);
     }
     std::string_view reg = dns::registered_domain(*r.query);
     if (reg.empty()) return;
-    std::string regs(reg);
     auto qd = queried_.find(querier);
-    if (qd != queried_.end() || queried_.size() < max_domains_) queried_.try_emplace(querier, 1024).first->second.add(regs);
+    if (qd == queried_.end() && queried_.size() < max_domains_) qd = queried_.try_emplace(querier, 1024).first;
+    if (qd != queried_.end()) qd->second.add(std::hash<std::string_view>{}(reg));
+    bool any_address = false;
+    for (const auto& a : r.answers) any_address = any_address || a.address.has_value();
+    if (!any_address) return;
     core::Timestamp t = r.saw_reply ? r.reply_ts : r.ts;
     // Answers are kept under the queried name and its registered domain:
     // findings name either (dns.dynamic_dns names, dns.tunnel domains).
-    std::string name = *r.query;
-    while (!name.empty() && name.back() == '.') name.pop_back();
+    std::string_view name = *r.query;
+    while (!name.empty() && name.back() == '.') name.remove_suffix(1);
     for (const auto& a : r.answers) {
       if (!a.address) continue;
       remember(name, *a.address, t, querier);
-      if (name != regs) remember(regs, *a.address, t, querier);
+      if (name != reg) remember(reg, *a.address, t, querier);
       if (answer_ips_.size() < max_domains_) answer_ips_.insert(*a.address);
     }
   }
@@ -71,7 +79,8 @@ class DnsResolverDetector final : public Detector {
     std::map<std::string, const Finding*> suspicious;
     for (const auto& f : all) {
       if (f.id != "dns.dga" && f.id != "dns.dynamic_dns" && f.id != "dns.tunnel") continue;
-      if (f.severity < Severity::kMedium || !is_resolver(f.src)) continue;
+      auto src = core::IpAddress::parse(f.src);
+      if (f.severity < Severity::kMedium || !src || !is_resolver(*src)) continue;
       for (const auto& name : f.dst) suspicious.emplace(name, &f);
     }
     std::vector<Finding> found;
@@ -80,9 +89,10 @@ class DnsResolverDetector final : public Detector {
       const Finding* origin = entry.second;
       auto it = answers_.find(domain);
       if (it == answers_.end()) continue;
+      const core::IpAddress resolver = *core::IpAddress::parse(origin->src);
       // Only when the resolver is the only one asking for this domain.
       bool only_resolver = std::all_of(it->second.begin(), it->second.end(),
-                                       [&](const Answer& a) { return a.querier == origin->src; });
+                                       [&](const Answer& a) { return a.querier == resolver; });
       if (!only_resolver) continue;
       std::set<std::string> hosts, ips;
       Evidence ev(20);
@@ -92,9 +102,8 @@ class DnsResolverDetector final : public Detector {
         if (cit == conns_.end()) continue;
         for (const Conn& c : cit->second) {
           if (c.ts < a.ts || c.ts - a.ts > window_ns_) continue;
-          std::string h = c.orig.to_string();
-          if (h == origin->src) continue;
-          hosts.insert(h);
+          if (c.orig == resolver) continue;
+          hosts.insert(c.orig.to_string());
           ips.insert(a.ip.to_string());
           ev.add(c.uid);
           span.add(c.ts);
@@ -136,7 +145,7 @@ class DnsResolverDetector final : public Detector {
   struct Answer {
     core::IpAddress ip;
     core::Timestamp ts;
-    std::string querier;
+    core::IpAddress querier;
   };
   struct Conn {
     core::IpAddress orig;
@@ -144,16 +153,16 @@ class DnsResolverDetector final : public Detector {
     std::string uid;
   };
 
-  void remember(const std::string& key, const core::IpAddress& addr, core::Timestamp t, const std::string& querier) {
+  void remember(std::string_view key, const core::IpAddress& addr, core::Timestamp t, const core::IpAddress& querier) {
     auto it = answers_.find(key);
     if (it == answers_.end()) {
       if (answers_.size() >= max_domains_) return;
-      it = answers_.emplace(key, std::vector<Answer>{}).first;
+      it = answers_.emplace(std::string(key), std::vector<Answer>{}).first;
     }
     if (it->second.size() < 64) it->second.push_back({addr, t, querier});
   }
 
-  bool is_resolver(const std::string& host) const {
+  bool is_resolver(const core::IpAddress& host) const {
     auto c = clients_.find(host);
     if (c != clients_.end() && static_cast<double>(c->second.count()) >= min_clients_) return true;
     auto q = queried_.find(host);
@@ -166,11 +175,21 @@ class DnsResolverDetector final : public Detector {
   double min_domains_;
   size_t max_domains_;
   size_t max_conns_per_ip_;
-  std::map<std::string, DistinctSet<std::string>> clients_;   // resolver -> internal clients asking it
-  std::map<std::string, DistinctSet<std::string>> queried_;   // querier -> registered domains
-  std::map<std::string, std::vector<Answer>> answers_;        // name and registered domain -> answers
-  std::set<core::IpAddress> answer_ips_;
-  std::map<core::IpAddress, std::vector<Conn>> conns_;         // answer address -> later connections
+  // Hash maps: these are touched for every DNS record and connection.
+  struct AddrHash {
+    size_t operator()(const core::IpAddress& a) const {
+      return static_cast<size_t>(core::hash_bytes(a.bytes().data(), a.bytes().size(), a.is_v4() ? 4 : 6));
+    }
+  };
+  struct NameHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<core::IpAddress, DistinctSet<core::IpAddress>, AddrHash> clients_;  // resolver -> clients
+  std::unordered_map<core::IpAddress, DistinctSet<uint64_t>, AddrHash> queried_;  // querier -> registered domains (hashed)
+  std::unordered_map<std::string, std::vector<Answer>, NameHash, std::equal_to<>> answers_;  // name -> answers
+  std::unordered_set<core::IpAddress, AddrHash> answer_ips_;
+  std::unordered_map<core::IpAddress, std::vector<Conn>, AddrHash> conns_;  // answer address -> later connections
 };
 
 }  // namespace
