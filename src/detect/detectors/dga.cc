@@ -2,7 +2,9 @@
 // lexical model in detect/dga_model.h), with their NXDOMAIN volume.
 #include <algorithm>
 #include <cstdio>
+#include <iterator>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "analyzers/dns/dns_log_record.h"
@@ -32,34 +34,42 @@ class DgaDetector final : public Detector {
     if (!r.query || dns::skip_name(*r.query) || !dns::hostname_chars(*r.query)) return;
     std::string_view reg = dns::registered_domain(*r.query);
     if (reg.empty()) return;
-    std::string host = r.orig_h.to_string();
-    auto it = hosts_.find(host);
+    auto it = hosts_.find(r.orig_h);
     if (it == hosts_.end()) {
       if (hosts_.size() >= max_hosts_) return;
-      it = hosts_.emplace(host, Host{}).first;
+      it = hosts_.emplace(r.orig_h, Host{}).first;
     }
     Host& h = it->second;
     ++h.queries;
     h.span.add(r.ts);
-    std::string regs(reg);
+    // Distinct domains are counted by a 64-bit hash of the name (no string
+    // kept per query); only the generated-looking ones keep their names.
+    const uint64_t key = std::hash<std::string_view>{}(reg);
     bool nx = r.rcode && *r.rcode == 3;
-    if (r.rcode) h.answered.add(regs);
+    if (r.rcode) h.answered.add(key);
     if (nx) {
       ++h.nx_responses;
-      h.nx.add(regs);
+      if (h.nx.add(key)) {
+        // The ten smallest NXDOMAIN names, for the finding's sample.
+        h.nx_sample.emplace(reg);
+        if (h.nx_sample.size() > 10) h.nx_sample.erase(std::prev(h.nx_sample.end()));
+      }
     }
-    if (h.domains.add(regs)) {
+    if (h.domains.add(key)) {
+      std::string regs(reg);
       LabelScore s = score_name(regs, score_delta_);
       if (s.generated) {
         h.generated.add(regs);
+        h.generated_keys.add(key);
         if (h.scores.size() < 64) h.scores[regs] = s.score;
       }
     }
-    if (h.generated.contains(regs) || nx) h.evidence.add(r.uid);
+    if (h.generated_keys.contains(key) || nx) h.evidence.add(r.uid);
   }
 
   void finish(std::vector<Finding>& out) override {
-    for (const auto& [host, h] : hosts_) {
+    for (const auto& [addr, h] : hosts_) {
+      const std::string host = addr.to_string();
       uint64_t gen = h.generated.count();
       uint64_t nxd = h.nx.count();
       bool by_names = static_cast<double>(gen) >= min_names_;
@@ -113,7 +123,8 @@ class DgaDetector final : public Detector {
       std::string d;
       output::JsonLine j(d);
       j.raw("nxdomain_ratio", nxr).raw("model_threshold", thr).raw("scores", scores);
-      j.raw("nxdomain_sample", dns::json_string_array(h.nx.sample(10)));
+      j.raw("nxdomain_sample",
+            dns::json_string_array(std::vector<std::string>(h.nx_sample.begin(), h.nx_sample.end())));
       j.end_object();
       f.details = d;
       out.push_back(std::move(f));
@@ -124,10 +135,12 @@ class DgaDetector final : public Detector {
   struct Host {
     uint64_t queries = 0;
     uint64_t nx_responses = 0;
-    DistinctSet<std::string> domains{4096};
-    DistinctSet<std::string> answered{4096};
+    DistinctSet<uint64_t> domains{4096};
+    DistinctSet<uint64_t> answered{4096};
     DistinctSet<std::string> generated{1024};
-    DistinctSet<std::string> nx{4096};
+    DistinctSet<uint64_t> generated_keys{1024};
+    DistinctSet<uint64_t> nx{4096};
+    std::set<std::string> nx_sample;  // the ten smallest names in nx
     std::map<std::string, double> scores;
     dns::UidSample evidence{20};
     Span span;
@@ -137,7 +150,7 @@ class DgaDetector final : public Detector {
   double high_nx_ratio_;
   double score_delta_;
   size_t max_hosts_;
-  std::map<std::string, Host> hosts_;
+  std::map<core::IpAddress, Host> hosts_;
 };
 
 }  // namespace
