@@ -3,7 +3,9 @@
 // record types a tunnel favours (TXT, NULL, CNAME, MX) and the bytes moved.
 #include <cstdint>
 #include <cstdio>
+#include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,11 +51,13 @@ class DnsTunnelDetector final : public Detector {
     std::string_view reg = dns::registered_domain(*r.query);
     if (reg.empty()) return;
     std::string_view sub = dns::subdomain(*r.query, reg);
-    std::string key = r.orig_h.to_string() + " " + std::string(reg);
-    auto it = pairs_.find(key);
+    // "host domain", built in a reused buffer (no allocation per record).
+    key_buf_.clear();
+    key_buf_.append(r.orig_h.to_string()).append(" ").append(reg);
+    auto it = pairs_.find(key_buf_);
     if (it == pairs_.end()) {
       if (pairs_.size() >= max_pairs_) return;
-      it = pairs_.emplace(key, Pair{}).first;
+      it = pairs_.emplace(key_buf_, Pair{}).first;
     }
     Pair& p = it->second;
     ++p.queries;
@@ -87,7 +91,14 @@ class DnsTunnelDetector final : public Detector {
   }
 
   void finish(std::vector<Finding>& out) override {
-    for (const auto& [key, p] : pairs_) {
+    // In key order, as before the table became a hash map.
+    std::vector<const std::pair<const std::string, Pair>*> sorted;
+    sorted.reserve(pairs_.size());
+    for (const auto& e : pairs_) sorted.push_back(&e);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* e : sorted) {
+      const std::string& key = e->first;
+      const Pair& p = e->second;
       uint64_t unique = p.subdomains.count();
       // Means over the distinct subdomains held (the first 1024).
       size_t held = p.subdomains.values().size();
@@ -193,7 +204,8 @@ class DnsTunnelDetector final : public Detector {
   double min_binary_;
   double high_unique_;
   size_t max_pairs_;
-  std::map<std::string, Pair> pairs_;
+  std::unordered_map<std::string, Pair> pairs_;
+  std::string key_buf_;
 };
 
 }  // namespace
