@@ -1,5 +1,6 @@
 #include "detect/dns_util.h"
 
+#include "detect/text.h"
 #include "output/json_line.h"
 
 #include <algorithm>
@@ -203,15 +204,7 @@ std::string_view ddns_provider(std::string_view name) {
   return {};
 }
 
-std::string json_string_array(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (const auto& s : v) {
-    if (out.size() > 1) out += ',';
-    output::append_json_string(out, s);
-  }
-  out += ']';
-  return out;
-}
+std::string json_string_array(const std::vector<std::string>& v) { return text::json_strings(v); }
 
 std::string qtype_name(unsigned qtype) {
   switch (qtype) {

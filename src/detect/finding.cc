@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "detect/text.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
@@ -18,18 +19,6 @@ std::string_view severity_name(Severity s) {
   return "info";
 }
 
-namespace {
-std::string string_array(const std::vector<std::string>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) s.push_back(',');
-    output::append_json_string(s, v[i]);
-  }
-  s.push_back(']');
-  return s;
-}
-}  // namespace
-
 void append_finding_json(const Finding& f, std::string& out) {
   output::JsonLine j(out);
   j.str("id", f.id);
@@ -41,7 +30,7 @@ void append_finding_json(const Finding& f, std::string& out) {
   std::snprintf(conf, sizeof conf, "%.2f", c);
   j.raw("confidence", conf);
   j.str("src", f.src);
-  j.raw("dst", string_array(f.dst));
+  j.raw("dst", text::json_strings(f.dst));
   j.u64("dst_count", f.dst_count);
   std::string ports = "[";
   for (size_t i = 0; i < f.ports.size(); ++i) {
@@ -58,7 +47,7 @@ void append_finding_json(const Finding& f, std::string& out) {
   j.raw("counts", counts);
   j.str("summary", f.summary);
   j.str("attack", f.attack);
-  j.raw("evidence", string_array(f.evidence));
+  j.raw("evidence", text::json_strings(f.evidence));
   j.u64("evidence_total", f.evidence_total);
   j.raw("details", f.details.empty() ? std::string_view("{}") : std::string_view(f.details));
   j.end();

@@ -28,6 +28,7 @@
 #include "detect/beacon_score.h"
 #include "detect/detector.h"
 #include "detect/evidence.h"
+#include "detect/text.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
@@ -150,13 +151,7 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-std::string human_bytes(uint64_t n) {
-  if (n < 1024) return std::to_string(n) + " B";
-  double v = static_cast<double>(n);
-  if (v < 1024.0 * 1024) return fmt("%.1f KB", v / 1024);
-  if (v < 1024.0 * 1024 * 1024) return fmt("%.1f MB", v / 1024 / 1024);
-  return fmt("%.1f GB", v / 1024 / 1024 / 1024);
-}
+using text::human_bytes;  // detect/text.h
 
 // Lower-cased host name, or empty when it is not a usable name (an address
 // literal, too long, empty).

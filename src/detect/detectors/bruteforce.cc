@@ -19,11 +19,14 @@
 #include "analyzers/common/auth_record.h"
 #include "analyzers/ssh/ssh_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
 namespace {
+
+using namespace text;  // detect/text.h: summary formatting shared by the detectors
 
 using analyzers::AuthOutcome;
 using analyzers::AuthRecord;
@@ -49,43 +52,10 @@ struct Thresholds {
   double spray_min_failure_ratio;
 };
 
-int64_t seconds_to_ns(double s) {
-  if (!(s > 0)) return 0;
-  if (s > 9e9) return INT64_MAX / 2;
-  return static_cast<int64_t>(s * 1e9);
-}
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
 
-std::string fixed1(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
 
-// "2014-01-14 17:37:24 UTC" (packet time).
-std::string utc_time(core::Timestamp t) {
-  const time_t secs = static_cast<time_t>(t.sec());
-  std::tm tm{};
-  if (gmtime_r(&secs, &tm) == nullptr) return core::format_epoch_micros(t);
-  char buf[64];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return core::format_epoch_micros(t);
-  return buf;
-}
 
-// "37 s", "20 min", "3.5 h".
-std::string human_span(int64_t ns) {
-  const double s = static_cast<double>(ns) / 1e9;
-  if (s < 120) return std::to_string(static_cast<int64_t>(s + 0.5)) + " s";
-  if (s < 7200) return std::to_string(static_cast<int64_t>(s / 60 + 0.5)) + " min";
-  return fixed1(s / 3600) + " h";
-}
 
 // Attempts per minute over the episode (at least one second long).
 double per_minute(uint64_t n, int64_t span_ns) {
@@ -93,15 +63,6 @@ double per_minute(uint64_t n, int64_t span_ns) {
   return static_cast<double>(n) * 60.0 / s;
 }
 
-std::string json_strings(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
 bool guessable_service(std::string_view p) {
   return p == "pop3" || p == "imap" || p == "smtp" || p == "ftp" || p == "http" || p == "ssh" || p == "rdp" ||

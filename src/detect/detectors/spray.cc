@@ -13,11 +13,14 @@
 
 #include "analyzers/common/auth_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
 namespace {
+
+using namespace text;  // detect/text.h: summary formatting shared by the detectors
 
 using analyzers::AuthOutcome;
 using analyzers::AuthRecord;
@@ -27,51 +30,11 @@ constexpr size_t kPairCap = 8192;
 constexpr size_t kServerCap = 1024;
 constexpr size_t kSample = 10;
 
-int64_t seconds_to_ns(double s) {
-  if (!(s > 0)) return 0;
-  if (s > 9e9) return INT64_MAX / 2;
-  return static_cast<int64_t>(s * 1e9);
-}
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
-  }
-  return out;
-}
 
-std::string fixed1(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
 
-std::string utc_time(core::Timestamp t) {
-  const time_t secs = static_cast<time_t>(t.sec());
-  std::tm tm{};
-  if (gmtime_r(&secs, &tm) == nullptr) return core::format_epoch_micros(t);
-  char buf[64];
-  if (std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) return core::format_epoch_micros(t);
-  return buf;
-}
 
-std::string human_span(int64_t ns) {
-  const double s = static_cast<double>(ns) / 1e9;
-  if (s < 120) return std::to_string(static_cast<int64_t>(s + 0.5)) + " s";
-  if (s < 7200) return std::to_string(static_cast<int64_t>(s / 60 + 0.5)) + " min";
-  return fixed1(s / 3600) + " h";
-}
 
-std::string json_strings(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
 // Services where logins carry a user name (SSH's inferred attempts do not).
 bool sprayable_service(std::string_view p) {

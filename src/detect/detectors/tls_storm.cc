@@ -12,30 +12,17 @@
 
 #include "analyzers/ssl/ssl_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
 namespace {
 
-int64_t seconds_to_ns(double s) {
-  if (!(s > 0)) return 0;
-  if (s > 9e9) return INT64_MAX / 2;
-  return static_cast<int64_t>(s * 1e9);
-}
+using namespace text;  // detect/text.h: summary formatting shared by the detectors
 
-std::string fixed1(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
 
-std::string human_span(int64_t ns) {
-  const double s = static_cast<double>(ns) / 1e9;
-  if (s < 120) return std::to_string(static_cast<int64_t>(s + 0.5)) + " s";
-  if (s < 7200) return std::to_string(static_cast<int64_t>(s / 60 + 0.5)) + " min";
-  return fixed1(s / 3600) + " h";
-}
+
 
 struct StormRun {
   Span span;

@@ -1,0 +1,28 @@
+// Text the detectors put in findings: times, spans, numbers and JSON string
+// arrays, written the same way by every detector.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/timestamp.h"
+
+namespace trawl::detect::text {
+
+// A threshold in seconds as nanoseconds: 0 for a non-positive value, capped
+// far below overflow.
+int64_t seconds_to_ns(double s);
+std::string upper(std::string_view s);
+std::string fixed1(double v);  // "%.1f"
+// "2014-01-14 17:37:24 UTC" (packet time); epoch seconds if out of range.
+std::string utc_time(core::Timestamp t);
+// "37 s", "20 min", "3.5 h".
+std::string human_span(int64_t ns);
+// "512 B", "1.4 MB".
+std::string human_bytes(uint64_t n);
+// ["a","b"] with JSON escaping.
+std::string json_strings(const std::vector<std::string>& v);
+
+}  // namespace trawl::detect::text
