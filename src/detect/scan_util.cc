@@ -153,12 +153,6 @@ std::string json_addresses(const std::vector<core::IpAddress>& a) {
   return out;
 }
 
-std::vector<std::string> address_strings(const std::vector<core::IpAddress>& a) {
-  std::vector<std::string> out;
-  out.reserve(a.size());
-  for (const auto& x : a) out.push_back(x.to_string());
-  return out;
-}
 
 std::string plural(uint64_t n, const char* one, const char* many) {
   return std::to_string(n) + " " + (n == 1 ? one : many);

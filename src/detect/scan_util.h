@@ -133,7 +133,6 @@ std::string format_fixed2(double v);
 std::string join_ports(const std::vector<uint16_t>& ports, size_t max, uint64_t total);
 std::string json_ports(const std::vector<uint16_t>& ports);
 std::string json_addresses(const std::vector<core::IpAddress>& a);
-std::vector<std::string> address_strings(const std::vector<core::IpAddress>& a);
 // "1 host" / "2 hosts".
 std::string plural(uint64_t n, const char* one, const char* many);
 

@@ -21,6 +21,30 @@ std::string upper(std::string_view s) {
   return out;
 }
 
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+uint64_t folded_hash(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : s) {
+    h ^= static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::vector<std::string> address_strings(const std::vector<core::IpAddress>& a) {
+  std::vector<std::string> out;
+  out.reserve(a.size());
+  for (const auto& x : a) out.push_back(x.to_string());
+  return out;
+}
+
 std::string fixed1(double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.1f", v);

@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ip_address.h"
 #include "core/timestamp.h"
 
 namespace trawl::detect::text {
@@ -15,6 +16,10 @@ namespace trawl::detect::text {
 // far below overflow.
 int64_t seconds_to_ns(double s);
 std::string upper(std::string_view s);
+std::string lower(std::string_view s);
+// A 64-bit FNV-1a hash of s with ASCII letters folded to lower case, for
+// counting distinct names, URIs and addresses without keeping them.
+uint64_t folded_hash(std::string_view s);
 std::string fixed1(double v);  // "%.1f"
 // "2014-01-14 17:37:24 UTC" (packet time); epoch seconds if out of range.
 std::string utc_time(core::Timestamp t);
@@ -22,6 +27,8 @@ std::string utc_time(core::Timestamp t);
 std::string human_span(int64_t ns);
 // "512 B", "1.4 MB".
 std::string human_bytes(uint64_t n);
+// Addresses as text, in the given order.
+std::vector<std::string> address_strings(const std::vector<core::IpAddress>& a);
 // ["a","b"] with JSON escaping.
 std::string json_strings(const std::vector<std::string>& v);
 

@@ -16,11 +16,17 @@
 
 #include "analyzers/http/http_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
 namespace {
+
+using text::address_strings;  // detect/text.h
+using text::folded_hash;
+using text::json_strings;
+using text::lower;
 
 using analyzers::http::HttpRecord;
 
@@ -29,22 +35,7 @@ constexpr size_t kMaxUriBytes = 512;      // URIs are compared on their first 51
 constexpr size_t kMaxClients = 16384;     // per finding family
 constexpr size_t kSample = 10;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 // The host part of a Host header without port ("[::1]:80" -> "::1").
 std::string_view host_part(std::string_view host) {
@@ -122,21 +113,7 @@ void add_evidence(Evidence& ev, std::string& last, const std::string& uid) {
   ev.add(uid);
 }
 
-std::string str_list_json(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
-std::vector<std::string> ip_strings(const DistinctSet<core::IpAddress>& s, size_t n) {
-  std::vector<std::string> out;
-  for (const auto& a : s.sample(n)) out.push_back(a.to_string());
-  return out;
-}
 
 struct UriState {
   Span span;
@@ -229,7 +206,7 @@ class HttpOddDetector final : public Detector {
     st.ips.add(h.resp_h);
     st.ports.add(h.resp_p);
     const std::string host = h.host && !h.host->empty() ? lower(host_part(*h.host)) : h.resp_h.to_string();
-    st.hosts.add(fnv1a(host));
+    st.hosts.add(folded_hash(host));
     st.host_names.add(host.substr(0, 200));
     if (bare) st.bare_ips.add(h.resp_h);
     add_evidence(st.evidence, st.last_uid, h.uid);
@@ -298,7 +275,7 @@ class HttpOddDetector final : public Detector {
     f.ts = st.span.first;
     f.last_ts = st.span.last;
     f.src = client.to_string();
-    f.dst = ip_strings(st.ips, 20);
+    f.dst = address_strings(st.ips.sample(20));
     f.dst_count = st.ips.count();
     f.ports = st.ports.sample(16);
     f.service = "http";
@@ -317,7 +294,7 @@ class HttpOddDetector final : public Detector {
     f.details.clear();
     output::JsonLine j(f.details);
     j.str("uri", uri);
-    j.raw("hosts_sample", str_list_json(st.host_names.sample(kSample)));
+    j.raw("hosts_sample", json_strings(st.host_names.sample(kSample)));
     j.end_object();
     return f;
   }
@@ -328,7 +305,7 @@ class HttpOddDetector final : public Detector {
     f.ts = st.span.first;
     f.last_ts = st.span.last;
     f.src = client.to_string();
-    f.dst = ip_strings(st.servers, 20);
+    f.dst = address_strings(st.servers.sample(20));
     f.dst_count = st.servers.count();
     f.ports = st.ports.sample(16);
     f.service = "http";
@@ -349,8 +326,8 @@ class HttpOddDetector final : public Detector {
     if (st.by_ip) f.summary += "; " + std::to_string(st.by_ip) + " from a bare IP address";
     f.details.clear();
     output::JsonLine j(f.details);
-    j.raw("urls", str_list_json(st.urls.sample(kSample)));
-    j.raw("mime_types", str_list_json(st.types.sample(kSample)));
+    j.raw("urls", json_strings(st.urls.sample(kSample)));
+    j.raw("mime_types", json_strings(st.types.sample(kSample)));
     j.end_object();
     return f;
   }
@@ -361,7 +338,7 @@ class HttpOddDetector final : public Detector {
     f.ts = st.span.first;
     f.last_ts = st.span.last;
     f.src = client.to_string();
-    f.dst = ip_strings(st.servers, 20);
+    f.dst = address_strings(st.servers.sample(20));
     f.dst_count = st.servers.count();
     f.ports = st.ports.sample(16);
     f.service = "http";
@@ -385,7 +362,7 @@ class HttpOddDetector final : public Detector {
                 std::to_string(st.external.count()) + " external, " + std::to_string(st.posts) + " POSTs)";
     f.details.clear();
     output::JsonLine j(f.details);
-    j.raw("requests_sample", str_list_json(st.uris.sample(kSample)));
+    j.raw("requests_sample", json_strings(st.uris.sample(kSample)));
     j.end_object();
     return f;
   }

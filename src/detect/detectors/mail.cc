@@ -16,11 +16,17 @@
 
 #include "analyzers/smtp/smtp_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
 namespace trawl::detect {
 namespace {
+
+using text::address_strings;  // detect/text.h
+using text::folded_hash;
+using text::json_strings;
+using text::lower;
 
 using analyzers::smtp::SmtpRecord;
 
@@ -28,22 +34,7 @@ constexpr size_t kMaxActors = 4096;      // actors tracked (new ones past it are
 constexpr size_t kMaxRcptPerWindow = 1024;  // distinct recipient hashes per actor window
 constexpr size_t kSample = 10;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : s) {
-    h ^= static_cast<uint8_t>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 // The address of a From header: inside the first <...>, else the trimmed value.
 std::string header_address(std::string_view from) {
@@ -96,15 +87,6 @@ std::string count_of(uint64_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-std::string str_list_json(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
 
 struct Window {
   core::Timestamp start;
@@ -208,7 +190,7 @@ class MailDetector final : public Detector {
     ++w.messages;
     w.last = std::max(w.last, s.ts);
     for (const auto& rc : s.rcptto) {
-      w.rcpts.add(fnv1a(rc));
+      w.rcpts.add(folded_hash(rc));
       a.mass.sample_rcpts.add(lower(rc));
     }
     w.servers.add(s.resp_h);
@@ -313,10 +295,10 @@ class MailDetector final : public Detector {
     j.str("actor", a.is_user ? "account" : "host");
     std::vector<std::string> hosts;
     for (const auto& h : a.hosts.sample(kSample)) hosts.push_back(h.to_string());
-    j.raw("hosts", str_list_json(hosts));
-    j.raw("mailfrom", str_list_json(m.mailfrom.sample(kSample)));
-    j.raw("recipients_sample", str_list_json(m.sample_rcpts.sample(kSample)));
-    j.raw("subjects", str_list_json(m.subjects.sample(kSample)));
+    j.raw("hosts", json_strings(hosts));
+    j.raw("mailfrom", json_strings(m.mailfrom.sample(kSample)));
+    j.raw("recipients_sample", json_strings(m.sample_rcpts.sample(kSample)));
+    j.raw("subjects", json_strings(m.subjects.sample(kSample)));
     j.u64("max_window_servers", m.max_servers);
     j.end_object();
     return f;
@@ -365,10 +347,10 @@ class MailDetector final : public Detector {
     j.str("actor", a.is_user ? "account" : "host");
     std::vector<std::string> hosts;
     for (const auto& h : a.hosts.sample(kSample)) hosts.push_back(h.to_string());
-    j.raw("hosts", str_list_json(hosts));
-    j.raw("attachments", str_list_json(p.attachment_names.sample(kSample)));
-    j.raw("from_headers", str_list_json(p.mismatched_from.sample(kSample)));
-    j.raw("virus_replies", str_list_json(p.replies.sample(kSample)));
+    j.raw("hosts", json_strings(hosts));
+    j.raw("attachments", json_strings(p.attachment_names.sample(kSample)));
+    j.raw("from_headers", json_strings(p.mismatched_from.sample(kSample)));
+    j.raw("virus_replies", json_strings(p.replies.sample(kSample)));
     j.end_object();
     return f;
   }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/scan_util.h"
 #include "output/json_line.h"
 
@@ -319,7 +320,7 @@ class ScanDetector : public Detector {
     f.ts = e.span.first;
     f.last_ts = e.span.last;
     f.src = key.src.to_string();
-    f.dst = scan::address_strings(e.hosts.sample(20));
+    f.dst = text::address_strings(e.hosts.sample(20));
     f.dst_count = hosts;
     f.attack = "T1046";
     f.evidence = e.evidence.uids();

@@ -13,6 +13,7 @@
 
 #include "analyzers/smb/smb_record.h"
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/evidence.h"
 #include "output/json_line.h"
 
@@ -79,15 +80,6 @@ std::string count_of(uint64_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-std::string ip_list_json(const std::vector<core::IpAddress>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, v[i].to_string());
-  }
-  out.push_back(']');
-  return out;
-}
 
 class SmbVulnDetector final : public Detector {
  public:
@@ -285,9 +277,9 @@ class SmbVulnDetector final : public Detector {
     j.str("check", info.id.substr(4));
     j.str("nmap_script", info.nmap_name);
     if (check == Check::kMs17010) {
-      j.raw("vulnerable", ip_list_json(st.vulnerable.sample(kSampleVictims)));
-      j.raw("patched", ip_list_json(st.not_vulnerable.sample(kSampleVictims)));
-      j.raw("doublepulsar", ip_list_json(st.implant.sample(kSampleVictims)));
+      j.raw("vulnerable", text::json_strings(text::address_strings(st.vulnerable.sample(kSampleVictims))));
+      j.raw("patched", text::json_strings(text::address_strings(st.not_vulnerable.sample(kSampleVictims))));
+      j.raw("doublepulsar", text::json_strings(text::address_strings(st.implant.sample(kSampleVictims))));
       j.str("verdict", vulnerable + implants ? "vulnerable" : (st.not_vulnerable.count() ? "patched" : "unknown"));
     } else {
       // nmap decides these from the reply stub or from the service dying;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/scan_util.h"
 #include "output/json_line.h"
 
@@ -121,7 +122,7 @@ class SweepDetector : public Detector {
     f.ts = e.span.first;
     f.last_ts = e.span.last;
     f.src = actor;
-    f.dst = scan::address_strings(e.hosts.sample(20));
+    f.dst = text::address_strings(e.hosts.sample(20));
     f.dst_count = hosts;
     f.service = arp ? "arp" : "icmp";
     f.attack = "T1018";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "detect/detector.h"
+#include "detect/text.h"
 #include "detect/scan_util.h"
 #include "output/json_line.h"
 
@@ -158,7 +159,7 @@ class Worm445Detector : public Detector {
     f.ts = e.span.first;
     f.last_ts = e.span.last;
     f.src = src.to_string();
-    f.dst = scan::address_strings(e.hosts.sample(20));
+    f.dst = text::address_strings(e.hosts.sample(20));
     f.dst_count = hosts;
     f.ports = e.ports.sample(2);
     f.service = "smb";
