@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config clang-14 libclang-rt-14-dev
   libpcap-dev zlib1g-dev libzstd-dev libssl-dev libgtest-dev libgoogle-perftools-dev publicsuffix
+  libmaxminddb-dev mmdb-bin libcurl4-openssl-dev nlohmann-json3-dev
   python3 python3-scapy python3-jsonschema tshark tcpdump zstd gzip
   # tests/integration/auth_real_servers.py: real servers and clients in
   # network namespaces (docs/testing-real-servers.md)

@@ -43,6 +43,13 @@ const char kUsage[] =
     "  --set KEY=VALUE    analyze: a detector threshold (repeatable; --list-thresholds shows them all)\n"
     "  --detectors NAMES  analyze: run only these detectors (comma separated; default all)\n"
     "  --no-detect        analyze: no detectors (no findings.jsonl)\n"
+    "  --intel FILE|DIR   analyze, check: threat-intelligence feeds (repeatable; docs/intel.md)\n"
+    "  --geoip-dir DIR    check: MaxMind City/Country/ASN .mmdb files (default /var/lib/GeoIP)\n"
+    "  --otx-key KEY      check: AlienVault OTX API key (or TRAWL_OTX_KEY); never printed\n"
+    "  --otx-cache DIR    check: OTX answer cache (default ~/.cache/trawl/otx)\n"
+    "  --offline          check: never query OTX, use only its cache\n"
+    "  --live -i IFACE    check: capture live and name the process behind each connection\n"
+    "  --duration D       check --live: how long (90s, 10m, 2h; default until Ctrl-C)\n"
     "  --list-thresholds  analyze: print every detector threshold with its default and exit\n"
     "  -q, --quiet        analyze: no terminal summary\n"
     "  --no-progress      never draw the progress bar\n"
@@ -54,6 +61,22 @@ bool parse_uint(std::string_view s, uint64_t& out) {
   if (s.empty()) return false;
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+// "90", "90s", "10m", "2h", "1d" in seconds; nullopt if malformed or over a year.
+std::optional<double> parse_duration(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  double unit = 1;
+  char last = s.back();
+  if (last == 's' || last == 'm' || last == 'h' || last == 'd') {
+    unit = last == 's' ? 1 : last == 'm' ? 60 : last == 'h' ? 3600 : 86400;
+    s.remove_suffix(1);
+  }
+  uint64_t n = 0;
+  if (!parse_uint(s, n) || n > 86400ULL * 366) return std::nullopt;
+  double v = static_cast<double>(n) * unit;
+  if (v > 86400.0 * 366) return std::nullopt;
+  return v;
 }
 
 }  // namespace
@@ -171,6 +194,33 @@ std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
         if (comma > start) a.detectors.push_back(list.substr(start, comma - start));
         start = comma + 1;
       }
+    } else if (opt == "--intel") {
+      std::string v;
+      if (!value(v)) return std::nullopt;
+      a.intel.push_back(v);
+    } else if (opt == "--geoip-dir") {
+      if (!value(a.geoip_dir)) return std::nullopt;
+    } else if (opt == "--otx-key") {
+      if (!value(a.otx_key)) return std::nullopt;
+    } else if (opt == "--otx-url") {
+      if (!value(a.otx_url)) return std::nullopt;
+    } else if (opt == "--otx-cache") {
+      if (!value(a.otx_cache)) return std::nullopt;
+    } else if (opt == "--offline") {
+      a.offline = true;
+    } else if (opt == "--live") {
+      a.live = true;
+    } else if (opt == "-i") {
+      if (!value(a.iface)) return std::nullopt;
+    } else if (opt == "--duration") {
+      std::string v;
+      if (!value(v)) return std::nullopt;
+      auto d = parse_duration(v);
+      if (!d) {
+        std::fprintf(stderr, "trawl: --duration: '%s' is not a duration (90, 90s, 10m, 2h)\n", v.c_str());
+        return std::nullopt;
+      }
+      a.duration_s = *d;
     } else if (opt == "--no-detect") {
       a.no_detect = true;
     } else if (opt == "--list-thresholds") {

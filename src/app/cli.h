@@ -31,6 +31,17 @@ struct Args {
   std::vector<std::string> detectors;
   bool no_detect = false;
   bool list_thresholds = false;
+  // Threat intelligence and enrichment (analyze, check).
+  std::vector<std::string> intel;  // --intel FILE|DIR (repeatable)
+  std::string geoip_dir;           // --geoip-dir
+  std::string otx_key;             // --otx-key (else $TRAWL_OTX_KEY); never printed
+  std::string otx_url;             // --otx-url (default https://otx.alienvault.com)
+  std::string otx_cache;           // --otx-cache DIR
+  bool offline = false;            // --offline: OTX from the cache only
+  // Live (check --live -i IFACE [--duration 10m]).
+  bool live = false;
+  std::string iface;
+  double duration_s = 0;           // 0: until Ctrl-C
   EngineOptions engine;
 };
 
