@@ -19,6 +19,8 @@ namespace trawl::capture {
 class InputBuffer {
  public:
   static constexpr size_t kDefaultCapacity = 4u * 1024 * 1024;
+  // How much one read() asks for (see fill()).
+  static constexpr size_t kReadChunk = 256u * 1024;
   // The largest contiguous span peek() will provide (a pcapng block at the cap).
   static constexpr size_t kMaxPeek = 16u * 1024 * 1024 + 64 * 1024;
 

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <vector>
 
 #include "analyzers/ssl/tls_names.h"
@@ -36,11 +37,10 @@ std::string digest_hex(const EVP_MD* md, const void* data, size_t n) {
       EVP_DigestUpdate(local.ctx, data, n) != 1 || EVP_DigestFinal_ex(local.ctx, out, &len) != 1) {
     return {};
   }
-  std::string hex;
-  hex.reserve(size_t{len} * 2);
+  std::string hex(size_t{len} * 2, '\0');
   for (unsigned int i = 0; i < len; ++i) {
-    hex.push_back(kHex[out[i] >> 4]);
-    hex.push_back(kHex[out[i] & 0x0f]);
+    hex[2 * i] = kHex[out[i] >> 4];
+    hex[2 * i + 1] = kHex[out[i] & 0x0f];
   }
   return hex;
 }
@@ -55,21 +55,23 @@ void append_decimal_list(std::string& out, const std::vector<T>& values, bool dr
   bool first = true;
   for (T v : values) {
     if (drop_grease && is_grease(v)) continue;
-    if (!first) out.push_back('-');
+    char buf[24];
+    char* p = buf;
+    if (!first) *p++ = '-';
     first = false;
-    out += std::to_string(v);
+    p = std::to_chars(p, buf + sizeof buf, v).ptr;
+    out.append(buf, p);
   }
 }
 
 void append_hex4(std::string& out, uint16_t v) {
-  out.push_back(kHex[(v >> 12) & 0xf]);
-  out.push_back(kHex[(v >> 8) & 0xf]);
-  out.push_back(kHex[(v >> 4) & 0xf]);
-  out.push_back(kHex[v & 0xf]);
+  const char four[4] = {kHex[(v >> 12) & 0xf], kHex[(v >> 8) & 0xf], kHex[(v >> 4) & 0xf], kHex[v & 0xf]};
+  out.append(four, 4);
 }
 
 std::string hex4_list(const std::vector<uint16_t>& values) {
   std::string out;
+  out.reserve(values.size() * 5);
   for (uint16_t v : values) {
     if (!out.empty()) out.push_back(',');
     append_hex4(out, v);
