@@ -130,7 +130,9 @@ struct Worker {
   std::vector<LogPtr> pending_logs;
   analyzers::AnalyzerFactory factory;
   flow::FlowTable table;
-  Channel<std::unique_ptr<Batch>> in{64};
+  // 16 batches of 512 packets keep a shard busy; each pins reader blocks, so
+  // a deeper queue only holds more memory when the writer is the slow side.
+  Channel<std::unique_ptr<Batch>> in{16};
   Channel<Report> out{2};  // bounded: a shard waits when the writer is behind
   std::thread thread;
 
