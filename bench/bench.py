@@ -23,6 +23,29 @@ def run_timed(cmd, env):
     return dict(rc=p.returncode, wall=wall, cpu=user + sys_, rss_mb=rss / 1024, err=p.stderr.decode()[-300:])
 
 
+def write_intel_feed(path, n=1000000, seed=7):
+    """A plain-list feed of n indicators: 60 % IPv4 addresses, 5 % IPv4 CIDRs, 5 % IPv6,
+    20 % domains, 10 % URLs, random but fixed by the seed (few if any are in the benchmark
+    capture, so nearly every lookup is a miss: the common case)."""
+    import random
+    rnd = random.Random(seed)
+    words = ['cdn', 'img', 'api', 'upd', 'mail', 'srv', 'dl', 'node', 'x', 'static']
+    with open(path, 'w') as f:
+        f.write('# trawl bench feed, %d indicators\n' % n)
+        for i in range(n):
+            k = rnd.random()
+            if k < 0.60:
+                f.write('%d.%d.%d.%d\n' % (rnd.randint(11, 223), rnd.randint(0, 255), rnd.randint(0, 255), rnd.randint(1, 254)))
+            elif k < 0.65:
+                f.write('%d.%d.%d.0/24\n' % (rnd.randint(11, 223), rnd.randint(0, 255), rnd.randint(0, 255)))
+            elif k < 0.70:
+                f.write('2001:db8:%x:%x::%x\n' % (rnd.randint(0, 65535), rnd.randint(0, 65535), rnd.randint(1, 65535)))
+            elif k < 0.90:
+                f.write('%s%d.%s.example\n' % (rnd.choice(words), i, ''.join(rnd.choice('abcdefghijklmnop') for _ in range(8))))
+            else:
+                f.write('http://%s%d.bad.example/%s/gate.php\n' % (rnd.choice(words), i, rnd.randint(0, 99999)))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--capture', default='/dev/shm/trawl-bench.pcap')
@@ -48,6 +71,8 @@ def main():
          '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 2 --no-detect', None),
         ('trawl_analyze_noan_t2', 'trawl analyze --no-analyzers --threads 2',
          '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 2 --no-analyzers --no-detect', None),
+        ('trawl_analyze_intel_t2', 'trawl analyze --threads 2 --intel (1 M indicators)',
+         '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 2 --intel "$W/intel-1m.txt"', None),
         ('trawl_analyze_t1', 'trawl analyze --threads 1', '"$T" analyze "$F" -o "$W/case" -q --no-progress --threads 1', None),
         ('trawl_filter', 'trawl filter -f "%s"' % filt, '"$T" filter "$F" -f "%s" -w "$W/f.pcap"' % filt, None),
         ('trawl_flows', 'trawl flows --threads 2', '"$T" flows "$F" --threads 2 --no-progress > "$W/flows.tsv"', None),
@@ -56,6 +81,8 @@ def main():
         ('ndpi', 'ndpiReader -i (1 thread)', 'ndpiReader -i "$F"', None),
     ]
     only = set(x for x in a.only.split(',') if x)
+    if not only or 'trawl_analyze_intel_t2' in only:
+        write_intel_feed(os.path.join(work, 'intel-1m.txt'))
     pkts = int(subprocess.run(['capinfos', '-c', '-M', '-T', '-r', cap], capture_output=True, text=True).stdout.split()[-1]) \
         if shutil.which('capinfos') else 0
     size = os.path.getsize(cap)

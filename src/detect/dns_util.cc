@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
 
 namespace trawl::detect::dns {
@@ -20,13 +21,14 @@ struct SvHash {
   using is_transparent = void;
   size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
-using NameSet = std::unordered_set<std::string, SvHash, std::equal_to<>>;
 
+// One map for the three kinds of rule, so each suffix of a name costs one
+// lookup.
+enum PslKind : uint8_t { kRule = 1, kWildcard = 2, kException = 4 };
+using PslMap = std::unordered_map<std::string, uint8_t, SvHash, std::equal_to<>>;
 struct Psl {
   bool loaded = false;
-  NameSet rules;
-  NameSet wildcards;   // "*.ck" stored as "ck"
-  NameSet exceptions;  // "!www.ck" stored as "www.ck"
+  PslMap kinds;  // "*.ck" stored as "ck" with kWildcard, "!www.ck" as "www.ck" with kException
 };
 
 const Psl& psl() {
@@ -46,15 +48,17 @@ const Psl& psl() {
       }
       std::transform(line.begin(), line.end(), line.begin(),
                      [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+      bool any_rule = false;
       if (line.starts_with("!")) {
-        out.exceptions.insert(line.substr(1));
+        out.kinds[line.substr(1)] |= kException;
       } else if (line.starts_with("*.")) {
-        out.wildcards.insert(line.substr(2));
+        out.kinds[line.substr(2)] |= kWildcard;
       } else {
-        out.rules.insert(line);
+        out.kinds[line] |= kRule;
+        any_rule = true;
       }
+      out.loaded = out.loaded || any_rule;
     }
-    out.loaded = !out.rules.empty();
     return out;
   }();
   return p;
@@ -65,18 +69,31 @@ const Psl& psl() {
 constexpr std::array<std::string_view, 16> kCcSecondLevels = {
     "ac", "co", "com", "edu", "go", "gob", "gov", "gv", "ltd", "mil", "ne", "net", "or", "org", "plc", "sch"};
 
-// Start offsets of the labels of `name`, left to right.
-std::vector<size_t> label_starts(std::string_view name) {
-  std::vector<size_t> out;
-  out.push_back(0);
+// Start offsets of the labels of a name, left to right, without allocating
+// (a DNS name has at most 127 labels; longer input keeps its last 128).
+struct LabelStarts {
+  std::array<size_t, 128> at{};
+  size_t n = 0;
+  size_t size() const { return n; }
+  size_t operator[](size_t i) const { return at[i]; }
+};
+LabelStarts label_starts(std::string_view name) {
+  LabelStarts out;
+  out.at[out.n++] = 0;
   for (size_t i = 0; i < name.size(); ++i) {
-    if (name[i] == '.' && i + 1 < name.size()) out.push_back(i + 1);
+    if (name[i] == '.' && i + 1 < name.size()) {
+      if (out.n == out.at.size()) {  // drop the leftmost label
+        std::copy(out.at.begin() + 1, out.at.end(), out.at.begin());
+        --out.n;
+      }
+      out.at[out.n++] = i + 1;
+    }
   }
   return out;
 }
 
 // How many trailing labels form the public suffix.
-size_t suffix_labels(std::string_view name, const std::vector<size_t>& starts) {
+size_t suffix_labels(std::string_view name, const LabelStarts& starts) {
   const size_t n = starts.size();
   const Psl& p = psl();
   if (!p.loaded) {
@@ -89,13 +106,17 @@ size_t suffix_labels(std::string_view name, const std::vector<size_t>& starts) {
     }
     return 1;
   }
+  std::array<uint8_t, 128> kind{};
+  for (size_t i = 0; i < n; ++i) {
+    auto it = p.kinds.find(name.substr(starts[i]));
+    kind[i] = it == p.kinds.end() ? 0 : it->second;
+  }
   size_t best = 1;
   for (size_t i = 0; i < n; ++i) {
-    std::string_view cand = name.substr(starts[i]);
     size_t labels = n - i;
-    if (p.exceptions.contains(cand)) return labels - 1;
-    if (p.rules.contains(cand)) best = std::max(best, labels);
-    if (i + 1 < n && p.wildcards.contains(name.substr(starts[i + 1]))) best = std::max(best, labels);
+    if (kind[i] & kException) return labels - 1;
+    if (kind[i] & kRule) best = std::max(best, labels);
+    if (i + 1 < n && (kind[i + 1] & kWildcard)) best = std::max(best, labels);
   }
   return best;
 }
@@ -129,10 +150,17 @@ bool public_suffix_list_loaded() { return psl().loaded; }
 std::string_view registered_domain(std::string_view name) {
   name = trim_dot(name);
   if (name.empty()) return {};
+  // Several detectors ask for the same record's name one after the other:
+  // remember the last answer (as an offset, so the view is into `name`).
+  constexpr size_t kNone = std::string_view::npos;
+  thread_local std::string last_name;
+  thread_local size_t last_offset = kNone;
+  if (name == last_name) return last_offset == kNone ? std::string_view{} : name.substr(last_offset);
   auto starts = label_starts(name);
   size_t suffix = suffix_labels(name, starts);
-  if (suffix >= starts.size()) return {};
-  return name.substr(starts[starts.size() - suffix - 1]);
+  last_name.assign(name);
+  last_offset = suffix >= starts.size() ? kNone : starts[starts.size() - suffix - 1];
+  return last_offset == kNone ? std::string_view{} : name.substr(last_offset);
 }
 
 std::string_view registrable_label(std::string_view name) {
@@ -194,12 +222,17 @@ const std::vector<std::string_view>& ddns_providers() {
 
 std::string_view ddns_provider(std::string_view name) {
   name = trim_dot(name);
-  for (std::string_view p : kDdnsProviders) {
-    if (name.size() <= p.size() + 1 || !name.ends_with(p) || name[name.size() - p.size() - 1] != '.') continue;
-    std::string_view host = name.substr(0, name.size() - p.size() - 1);
+  // Each proper suffix of the name, looked up in a set of the providers (no
+  // provider domain ends with another, so at most one matches).
+  static const std::unordered_set<std::string_view> providers(kDdnsProviders.begin(), kDdnsProviders.end());
+  for (size_t dot = name.find('.'); dot != std::string_view::npos; dot = name.find('.', dot + 1)) {
+    if (dot == 0) continue;
+    auto it = providers.find(name.substr(dot + 1));
+    if (it == providers.end()) continue;
+    std::string_view host = name.substr(0, dot);
     // The provider's own web site and mail are not customer hosts.
     if (host == "www" || host == "mail" || host == "ns1" || host == "ns2" || host == "api") return {};
-    return p;
+    return *it;
   }
   return {};
 }
