@@ -29,7 +29,7 @@ IpAddress IpAddress::v6(const uint8_t* sixteen_bytes) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  if (text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
   char buf[INET6_ADDRSTRLEN];
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';

@@ -32,6 +32,16 @@ struct LoadError {
   std::string message;
 };
 
+// What one file (or MISP feed folder) gave: the format it was read as and
+// the indicators and errors it produced.
+struct FileSummary {
+  std::string file;
+  std::string format;  // "list", "feodo", "urlhaus", "misp_csv", "stix", "misp", "otx_pulse", "json"; "" if unreadable
+  uint64_t indicators = 0;
+  uint64_t skipped = 0;
+  uint64_t errors = 0;
+};
+
 struct LoadReport {
   uint64_t files = 0;        // files read
   uint64_t indicators = 0;   // indicators added
@@ -39,8 +49,13 @@ struct LoadReport {
   std::vector<LoadError> errors;  // at most kMaxErrors kept; errors_total counts all
   uint64_t errors_total = 0;
   static constexpr size_t kMaxErrors = 1000;
+  std::vector<FileSummary> loaded;  // one per file parse_feed or load_intel read, in order
   void error(std::string file, uint64_t line, std::string message);
 };
+
+// Limits on what one feed may hold (hostile or broken files stop at these).
+constexpr uint64_t kMaxFeedBytes = 1ull << 30;  // a file, or a .gz file once decompressed
+constexpr size_t kMaxFeedLine = 64 * 1024;      // longer lines (CSV records) are errors
 
 // path: a file or a folder (read recursively, in sorted order; hidden files
 // skipped; a folder with manifest.json is a MISP feed). gzip files are read
