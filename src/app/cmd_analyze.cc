@@ -11,6 +11,8 @@
 #include "app/cli.h"
 #include "app/stats_json.h"
 #include "detect/detector.h"
+#include "intel/feeds.h"
+#include "intel/indicator_store.h"
 #include "output/file_sink.h"
 #include "output/records.h"
 
@@ -126,6 +128,41 @@ int cmd_analyze(const Args& in) {
       std::fprintf(stderr, "trawl analyze: %s\n", err.c_str());
       return 2;
     }
+  }
+  // Threat intelligence for the intel_match detector: loaded and finalized
+  // before the detectors are made; a bad entry is reported and skipped.
+  intel::IndicatorStore intel_store;
+  if (!args.intel.empty() && !args.no_detect && !args.list_thresholds) {
+    intel::LoadReport report;
+    for (const auto& path : args.intel) {
+      std::error_code exists_ec;
+      if (!std::filesystem::exists(path, exists_ec)) {
+        std::fprintf(stderr, "trawl analyze: --intel %s: no such file or folder\n", path.c_str());
+        return 2;
+      }
+    }
+    for (const auto& path : args.intel) intel::load_intel(path, intel_store, report);
+    intel_store.finalize();
+    constexpr size_t kShownErrors = 10;
+    for (size_t i = 0; i < report.errors.size() && i < kShownErrors; ++i) {
+      const auto& e = report.errors[i];
+      if (e.line) {
+        std::fprintf(stderr, "trawl analyze: intel: %s:%llu: %s\n", e.file.c_str(),
+                     static_cast<unsigned long long>(e.line), e.message.c_str());
+      } else {
+        std::fprintf(stderr, "trawl analyze: intel: %s: %s\n", e.file.c_str(), e.message.c_str());
+      }
+    }
+    if (report.errors_total > kShownErrors) {
+      std::fprintf(stderr, "trawl analyze: intel: %llu errors in all (the first %zu shown)\n",
+                   static_cast<unsigned long long>(report.errors_total), kShownErrors);
+    }
+    if (!args.quiet) {
+      std::fprintf(stderr, "trawl analyze: intel: %zu indicator%s from %llu file%s\n", intel_store.size(),
+                   intel_store.size() == 1 ? "" : "s", static_cast<unsigned long long>(report.files),
+                   report.files == 1 ? "" : "s");
+    }
+    detect_config.intel = &intel_store;
   }
   std::unique_ptr<detect::DetectorSet> detectors;
   if (!args.no_detect || args.list_thresholds) {

@@ -25,6 +25,10 @@
 #include "flow/conn_record.h"
 #include "output/records.h"
 
+namespace trawl::intel {
+class IndicatorStore;
+}
+
 namespace trawl::detect {
 
 // Which addresses are "ours". Default: RFC 1918, RFC 4193, loopback and
@@ -57,6 +61,9 @@ class Config {
   const std::map<std::string, Entry, std::less<>>& entries() const { return entries_; }
 
   Networks internal;
+  // Threat-intelligence indicators (--intel), finalized and owned by the
+  // caller for the whole run; null: the intel_match detector stays silent.
+  const intel::IndicatorStore* intel = nullptr;
 
  private:
   std::map<std::string, Entry, std::less<>> entries_;
