@@ -20,6 +20,9 @@ const char kUsage[] =
     "  flows     one line per connection: ts, src, sport, dst, dport, proto (TSV; --csv, --json)\n"
     "  talkers   host pairs by bytes, both directions summed (--top N)\n"
     "  hosts     every IP address with packets and bytes sent/received, connections, first/last seen\n"
+    "  check     is this host compromised? every external destination with GeoIP/ASN and threat\n"
+    "            intelligence, the suspicious ones first (--live -i IFACE: live, with processes)\n"
+    "  intel     load threat-intelligence feeds (--intel or the arguments) and report what loaded\n"
     "  filter    copy matching packets to a new capture (-f BPF, --host IP, --uid UID; -w OUT.pcap)\n"
     "  version   print the version\n"
     "\n"
@@ -260,7 +263,8 @@ int run_cli(int argc, char** argv) {
   auto args = parse_args(argc, argv, code);
   if (!args) return code;
   const std::string& c = args->command;
-  if (args->inputs.empty() && !(c == "analyze" && args->list_thresholds)) {
+  if (args->inputs.empty() && !(c == "analyze" && args->list_thresholds) && !(c == "check" && args->live) &&
+      !(c == "intel" && !args->intel.empty())) {
     std::fprintf(stderr, "trawl %s: give at least one capture file or folder\n", c.c_str());
     return 2;
   }
@@ -269,6 +273,8 @@ int run_cli(int argc, char** argv) {
   if (c == "talkers") return cmd_talkers(*args);
   if (c == "hosts") return cmd_hosts(*args);
   if (c == "filter") return cmd_filter(*args);
+  if (c == "check") return cmd_check(*args);
+  if (c == "intel") return cmd_intel(*args);
   std::fprintf(stderr, "trawl: unknown command '%s' (see trawl --help)\n", c.c_str());
   return 2;
 }

@@ -55,6 +55,8 @@ int cmd_flows(const Args& args);
 int cmd_talkers(const Args& args);
 int cmd_hosts(const Args& args);
 int cmd_filter(const Args& args);
+int cmd_check(const Args& args);   // cmd_check.cc
+int cmd_intel(const Args& args);   // cmd_intel.cc: load feeds, print what loaded
 
 // Prints input errors (one line each) and returns the exit status for a run.
 int report_input_errors(const RunStats& stats);
