@@ -41,8 +41,8 @@ inline std::vector<uint8_t> from_hex(std::string_view hex) {
 }
 
 inline std::vector<Segment> load_segments(std::string_view name) {
-  std::string here = __FILE__;
-  std::ifstream f(here.substr(0, here.rfind('/')) + "/data/" + std::string(name));
+  // From the build's data-folder macro, not __FILE__ (which ccache may make relative).
+  std::ifstream f(std::string(TRAWL_TEST_DATA "/../unit/analyzers/rdp/data/") + std::string(name));
   std::vector<Segment> out;
   std::string line;
   while (std::getline(f, line)) {

@@ -25,8 +25,8 @@ struct Chunk {
 };
 
 inline std::string data_path(std::string_view name) {
-  std::string here = __FILE__;
-  return here.substr(0, here.rfind('/')) + "/data/" + std::string(name);
+  // From the build's data-folder macro, not __FILE__ (which ccache may make relative).
+  return std::string(TRAWL_TEST_DATA "/../unit/analyzers/ssl/data/") + std::string(name);
 }
 
 inline std::vector<uint8_t> read_file(std::string_view name) {
