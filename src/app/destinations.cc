@@ -74,54 +74,6 @@ std::string_view rcode_name(uint16_t rcode) {
   }
 }
 
-std::string_view indicator_type_text(intel::IndicatorType t) {
-  switch (t) {
-    case intel::IndicatorType::kIp:
-      return "ip";
-    case intel::IndicatorType::kCidr:
-      return "cidr";
-    case intel::IndicatorType::kDomain:
-      return "domain";
-    case intel::IndicatorType::kUrl:
-      return "url";
-    case intel::IndicatorType::kHash:
-      return "hash";
-  }
-  return "ip";
-}
-
-std::string_view otx_status_text(intel::OtxVerdict::Status s) {
-  switch (s) {
-    case intel::OtxVerdict::Status::kOk:
-      return "ok";
-    case intel::OtxVerdict::Status::kNotFound:
-      return "not_found";
-    case intel::OtxVerdict::Status::kSkipped:
-      return "skipped";
-    case intel::OtxVerdict::Status::kOffline:
-      return "offline";
-    case intel::OtxVerdict::Status::kError:
-      return "error";
-  }
-  return "error";
-}
-
-std::string_view otx_kind_text(intel::OtxKind k) {
-  switch (k) {
-    case intel::OtxKind::kIPv4:
-      return "IPv4";
-    case intel::OtxKind::kIPv6:
-      return "IPv6";
-    case intel::OtxKind::kDomain:
-      return "domain";
-    case intel::OtxKind::kHostname:
-      return "hostname";
-    case intel::OtxKind::kUrl:
-      return "url";
-  }
-  return "url";
-}
-
 uint64_t severity_weight(detect::Severity s) {
   switch (s) {
     case detect::Severity::kCritical:
@@ -220,8 +172,8 @@ std::string otx_json(const Destination& d) {
   for (const auto& v : d.otx) {
     if (q.size() > 1) q.push_back(',');
     output::JsonLine k(q);
-    k.str("indicator", v.query.value).str("kind", otx_kind_text(v.query.kind));
-    k.str("status", otx_status_text(v.status)).boolean("from_cache", v.from_cache);
+    k.str("indicator", v.query.value).str("kind", intel::otx_kind_path(v.query.kind));
+    k.str("status", intel::otx_status_name(v.status)).boolean("from_cache", v.from_cache);
     k.u64("pulse_count", v.pulse_count);
     std::string pulses = "[";
     for (const auto& p : v.pulses) {
@@ -576,7 +528,7 @@ void DestinationBuilder::attach_findings(const std::vector<detect::Finding>& fin
 void add_intel_matches(Destination& d, std::string_view matched, const std::vector<intel::Match>& matches) {
   for (const auto& m : matches) {
     if (!m.source) continue;
-    IntelHit h{std::string(matched), std::string(indicator_type_text(m.type)), m.indicator, *m.source};
+    IntelHit h{std::string(matched), std::string(intel::type_name(m.type)), m.indicator, *m.source};
     const bool dup = std::any_of(d.intel.begin(), d.intel.end(), [&](const IntelHit& x) {
       return x.matched == h.matched && x.indicator == h.indicator && x.source.feed == h.source.feed &&
              x.source.name == h.source.name;
