@@ -17,11 +17,14 @@ packages=(
   samba smbclient
   # tests/lab (real attack tools against those servers)
   nmap hydra dnsmasq-base bind9-dnsutils
+  # trawl sinkhole: its configuration file (toml++); tests against real
+  # clients and INetSim (bench/sinkhole_vs_inetsim.py)
+  libtomlplusplus-dev wget netcat-openbsd ftp inetsim
 )
 # Daemons installed only for that test: it runs them with its own configs, so
 # the system copies must not start now nor at boot (see below).
 server_units=(dovecot.service dovecot.socket postfix.service vsftpd.service nginx.service smbd.service nmbd.service samba-ad-dc.service
-  ssh.service ssh.socket)
+  ssh.service ssh.socket inetsim.service)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
