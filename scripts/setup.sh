@@ -20,11 +20,14 @@ packages=(
   # trawl sinkhole: its configuration file (toml++); tests against real
   # clients and INetSim (bench/sinkhole_vs_inetsim.py)
   libtomlplusplus-dev wget netcat-openbsd ftp inetsim
+  # the case: SQLite (case.db), ClickHouse (--sink clickhouse://), the HTML
+  # report checked in headless Chromium
+  libsqlite3-dev sqlite3 clickhouse-server clickhouse-client chromium python3-websocket
 )
 # Daemons installed only for that test: it runs them with its own configs, so
 # the system copies must not start now nor at boot (see below).
 server_units=(dovecot.service dovecot.socket postfix.service vsftpd.service nginx.service smbd.service nmbd.service samba-ad-dc.service
-  ssh.service ssh.socket inetsim.service)
+  ssh.service ssh.socket inetsim.service clickhouse-server.service)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -24,6 +24,11 @@ const char kUsage[] =
     "            intelligence, the suspicious ones first (--live -i IFACE: live, with processes)\n"
     "  intel     load threat-intelligence feeds (--intel or the arguments) and report what loaded\n"
     "  filter    copy matching packets to a new capture (-f BPF, --host IP, --uid UID; -w OUT.pcap)\n"
+    "  query     answer questions from a case (--host, --domain, --finding, --between, or SQL)\n"
+    "  hunt      run the detectors again over a case's stored records (--from CASE|clickhouse://...)\n"
+    "  extract   write the packets behind a finding, connection or host from a case's captures\n"
+    "  report    write report.html for a case\n"
+    "  sinkhole  a fake internet for a sandbox: answer and record everything a guest sends (-i IFACE)\n"
     "  version   print the version\n"
     "\n"
     "options:\n"
@@ -54,6 +59,10 @@ const char kUsage[] =
     "  --live -i IFACE    check: capture live and name the process behind each connection\n"
     "  --duration D       check --live: how long (90s, 10m, 2h; default until Ctrl-C)\n"
     "  --list-thresholds  analyze: print every detector threshold with its default and exit\n"
+    "  --append           analyze: add to the case folder's case.db (captures already in it are skipped)\n"
+    "  --no-case-db       analyze: do not write case.db\n"
+    "  --no-report        analyze: do not write report.html\n"
+    "  --sink URL         analyze: also send every record to clickhouse://HOST:8123/DB (repeatable)\n"
     "  -q, --quiet        analyze: no terminal summary\n"
     "  --no-progress      never draw the progress bar\n"
     "\n"
@@ -66,7 +75,8 @@ bool parse_uint(std::string_view s, uint64_t& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-// "90", "90s", "10m", "2h", "1d" in seconds; nullopt if malformed or over a year.
+}  // namespace
+
 std::optional<double> parse_duration(std::string_view s) {
   if (s.empty()) return std::nullopt;
   double unit = 1;
@@ -82,7 +92,6 @@ std::optional<double> parse_duration(std::string_view s) {
   return v;
 }
 
-}  // namespace
 
 std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
   exit_code = 2;
@@ -95,6 +104,10 @@ std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
   unsigned cores = std::thread::hardware_concurrency();
   a.engine.threads = cores == 0 ? 1 : cores;
   a.engine.progress = true;
+  for (int i = 0; i < argc; ++i) {
+    if (i) a.command_line += ' ';
+    a.command_line += argv[i];
+  }
 
   for (int i = 2; i < argc; ++i) {
     std::string_view opt = argv[i];
@@ -224,6 +237,16 @@ std::optional<Args> parse_args(int argc, char** argv, int& exit_code) {
         return std::nullopt;
       }
       a.duration_s = *d;
+    } else if (opt == "--append") {
+      a.append = true;
+    } else if (opt == "--no-case-db") {
+      a.no_case_db = true;
+    } else if (opt == "--no-report") {
+      a.no_report = true;
+    } else if (opt == "--sink") {
+      std::string v;
+      if (!value(v)) return std::nullopt;
+      a.sinks.push_back(v);
     } else if (opt == "--no-detect") {
       a.no_detect = true;
     } else if (opt == "--list-thresholds") {
@@ -257,6 +280,17 @@ int run_cli(int argc, char** argv) {
     if (c == "version" || c == "--version") {
       std::printf("trawl %s\n", kVersion);
       return 0;
+    }
+  }
+  if (argc >= 2) {
+    std::string_view c = argv[1];
+    if (c == "sinkhole" || c == "query" || c == "hunt" || c == "extract" || c == "report") {
+      std::vector<std::string> rest(argv + 2, argv + argc);
+      if (c == "sinkhole") return cmd_sinkhole(rest);
+      if (c == "query") return cmd_query(rest);
+      if (c == "hunt") return cmd_hunt(rest);
+      if (c == "extract") return cmd_extract(rest);
+      return cmd_report(rest);
     }
   }
   int code = 2;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/engine.h"
@@ -42,6 +43,12 @@ struct Args {
   bool live = false;
   std::string iface;
   double duration_s = 0;           // 0: until Ctrl-C
+  // The case (analyze): case.db, report.html, other sinks.
+  bool append = false;             // --append: add to the case folder's case.db
+  bool no_case_db = false;         // --no-case-db
+  bool no_report = false;          // --no-report
+  std::vector<std::string> sinks;  // --sink clickhouse://HOST:8123/DB (repeatable)
+  std::string command_line;        // argv joined, for the case's run metadata
   EngineOptions engine;
 };
 
@@ -57,6 +64,17 @@ int cmd_hosts(const Args& args);
 int cmd_filter(const Args& args);
 int cmd_check(const Args& args);   // cmd_check.cc
 int cmd_intel(const Args& args);   // cmd_intel.cc: load feeds, print what loaded
+
+// Commands with options of their own: `argv` is everything after the command
+// name. Each prints its own usage for -h.
+int cmd_sinkhole(const std::vector<std::string>& argv);  // cmd_sinkhole.cc
+int cmd_query(const std::vector<std::string>& argv);     // cmd_query.cc
+int cmd_hunt(const std::vector<std::string>& argv);      // cmd_hunt.cc
+int cmd_extract(const std::vector<std::string>& argv);   // cmd_extract.cc
+int cmd_report(const std::vector<std::string>& argv);    // cmd_report.cc
+
+// "90", "90s", "10m", "2h", "1d" in seconds; nullopt if malformed or over a year.
+std::optional<double> parse_duration(std::string_view s);
 
 // Prints input errors (one line each) and returns the exit status for a run.
 int report_input_errors(const RunStats& stats);

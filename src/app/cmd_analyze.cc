@@ -9,12 +9,13 @@
 
 #include "app/aggregates.h"
 #include "app/cli.h"
+#include "app/detect_setup.h"
 #include "app/stats_json.h"
 #include "detect/detector.h"
-#include "intel/feeds.h"
-#include "intel/indicator_store.h"
 #include "output/file_sink.h"
 #include "output/records.h"
+#include "capture/packet_reader.h"
+#include "store/sink.h"
 
 namespace trawl::app {
 
@@ -27,30 +28,6 @@ std::string utc_time(core::Timestamp t) {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
-}
-
-// The findings, most severe first; the first 40 (all are in findings.jsonl).
-void print_findings(const std::vector<detect::Finding>& findings) {
-  if (findings.empty()) {
-    std::printf("findings: none\n");
-    return;
-  }
-  std::map<detect::Severity, uint64_t, std::greater<>> by_sev;
-  for (const auto& f : findings) ++by_sev[f.severity];
-  std::printf("findings: %zu (", findings.size());
-  const char* sep = "";
-  for (const auto& [sev, n] : by_sev) {
-    std::printf("%s%llu %s", sep, static_cast<unsigned long long>(n), std::string(detect::severity_name(sev)).c_str());
-    sep = ", ";
-  }
-  std::printf(")\n");
-  constexpr size_t kShown = 40;
-  for (size_t i = 0; i < findings.size() && i < kShown; ++i) {
-    const auto& f = findings[i];
-    std::string sev(detect::severity_name(f.severity));
-    std::printf("  %-8s %-24s %s  %s\n", sev.c_str(), f.id.c_str(), utc_time(f.ts).c_str(), f.summary.c_str());
-  }
-  if (findings.size() > kShown) std::printf("  ... %zu more in findings.jsonl\n", findings.size() - kShown);
 }
 
 void print_summary(const Args& args, const RunStats& st, const Talkers& talkers, const Services& services,
@@ -119,66 +96,20 @@ void print_summary(const Args& args, const RunStats& st, const Talkers& talkers,
 
 int cmd_analyze(const Args& in) {
   Args args = in;
-  // Detectors and their thresholds, checked before any work is done.
-  detect::Config detect_config;
-  for (const auto& n : args.home_net) detect_config.internal.add(n);
-  for (const auto& kv : args.detect_set) {
-    std::string err;
-    if (!detect_config.parse_override(kv, err)) {
-      std::fprintf(stderr, "trawl analyze: %s\n", err.c_str());
-      return 2;
-    }
-  }
-  // Threat intelligence for the intel_match detector: loaded and finalized
-  // before the detectors are made; a bad entry is reported and skipped.
-  intel::IndicatorStore intel_store;
-  if (!args.intel.empty() && !args.no_detect && !args.list_thresholds) {
-    intel::LoadReport report;
-    for (const auto& path : args.intel) {
-      std::error_code exists_ec;
-      if (!std::filesystem::exists(path, exists_ec)) {
-        std::fprintf(stderr, "trawl analyze: --intel %s: no such file or folder\n", path.c_str());
-        return 2;
-      }
-    }
-    for (const auto& path : args.intel) intel::load_intel(path, intel_store, report);
-    intel_store.finalize();
-    constexpr size_t kShownErrors = 10;
-    for (size_t i = 0; i < report.errors.size() && i < kShownErrors; ++i) {
-      const auto& e = report.errors[i];
-      if (e.line) {
-        std::fprintf(stderr, "trawl analyze: intel: %s:%llu: %s\n", e.file.c_str(),
-                     static_cast<unsigned long long>(e.line), e.message.c_str());
-      } else {
-        std::fprintf(stderr, "trawl analyze: intel: %s: %s\n", e.file.c_str(), e.message.c_str());
-      }
-    }
-    if (report.errors_total > kShownErrors) {
-      std::fprintf(stderr, "trawl analyze: intel: %llu errors in all (the first %zu shown)\n",
-                   static_cast<unsigned long long>(report.errors_total), kShownErrors);
-    }
-    if (!args.quiet) {
-      std::fprintf(stderr, "trawl analyze: intel: %zu indicator%s from %llu file%s\n", intel_store.size(),
-                   intel_store.size() == 1 ? "" : "s", static_cast<unsigned long long>(report.files),
-                   report.files == 1 ? "" : "s");
-    }
-    detect_config.intel = &intel_store;
-  }
-  std::unique_ptr<detect::DetectorSet> detectors;
+  // Detectors and their thresholds, checked before any work is done (the
+  // same set-up as `trawl hunt`). The intel feeds load only when detectors run.
+  DetectSetup setup;
   if (!args.no_detect || args.list_thresholds) {
-    detectors = std::make_unique<detect::DetectorSet>(detect_config, args.detectors);
-    if (!detectors->unknown_names().empty()) {
-      std::fprintf(stderr, "trawl analyze: --detectors: no detector named '%s'\n",
-                   detectors->unknown_names().front().c_str());
-      return 2;
-    }
-    auto unknown = detect_config.unknown_overrides();
-    if (!unknown.empty()) {
-      std::fprintf(stderr, "trawl analyze: --set %s: no such threshold (see trawl analyze --list-thresholds)\n",
-                   unknown.front().c_str());
-      return 2;
-    }
+    DetectOptions opt;
+    opt.set = args.detect_set;
+    opt.detectors = args.detectors;
+    opt.home_net = args.home_net;
+    if (!args.list_thresholds) opt.intel = args.intel;
+    opt.quiet = args.quiet;
+    if (int rc = make_detectors("analyze", opt, setup); rc != 0) return rc;
   }
+  detect::Config& detect_config = setup.config;
+  std::unique_ptr<detect::DetectorSet>& detectors = setup.detectors;
   if (args.list_thresholds) {
     for (const auto& [key, e] : detect_config.entries()) {
       std::printf("%-40s %-10g %s\n", key.c_str(), e.default_value, e.doc.c_str());
@@ -193,6 +124,94 @@ int cmd_analyze(const Args& in) {
                  ec.message().c_str());
     return 2;
   }
+  // The case: case.db (unless --no-case-db), report.html (unless
+  // --no-report) and every --sink get the same records as the JSONL files.
+  std::filesystem::path case_dir(args.out_dir);
+  std::vector<std::unique_ptr<store::RecordSink>> sinks;
+  store::RunInfo run_info;
+  run_info.trawl_version = kVersion;
+  run_info.command_line = args.command_line;
+  run_info.started = core::Timestamp{static_cast<int64_t>(std::time(nullptr)) * core::kNsPerSec};
+  {
+    std::vector<std::string> expand_errors;
+    std::vector<std::string> files = capture::expand_inputs(args.inputs, expand_errors);
+    std::vector<store::InputInfo> known;
+    std::string db_path = (case_dir / "case.db").string();
+    if (args.append && !args.no_case_db && std::filesystem::exists(db_path)) {
+      std::string err;
+      auto existing = store::open_sqlite_source(db_path, err);
+      if (!existing || !existing->inputs(known, err)) {
+        std::fprintf(stderr, "trawl analyze: --append: %s\n", err.c_str());
+        return 2;
+      }
+    }
+    std::vector<std::string> fresh;
+    for (const auto& f : files) {
+      store::InputInfo info;
+      std::string err;
+      if (!store::describe_input(f, info, err)) {
+        fresh.push_back(f);  // the engine reports the read error
+        continue;
+      }
+      bool seen = false;
+      for (const auto& k : known) seen = seen || k.identity == info.identity;
+      if (seen) {
+        std::fprintf(stderr, "trawl analyze: --append: %s is already in the case; skipped\n", f.c_str());
+        continue;
+      }
+      run_info.inputs.push_back(info);
+      fresh.push_back(f);
+    }
+    if (args.append) {
+      if (fresh.empty() && expand_errors.empty()) {
+        std::fprintf(stderr, "trawl analyze: --append: every capture is already in the case\n");
+        return 0;
+      }
+      // Folders were expanded here; the engine reads the files that are new
+      // (an unreadable argument is kept so the engine reports it).
+      args.inputs = fresh;
+      for (const auto& in_arg : in.inputs) {
+        std::error_code ex_ec;
+        if (!std::filesystem::exists(in_arg, ex_ec)) args.inputs.push_back(in_arg);
+      }
+    }
+    if (!args.no_case_db) {
+      std::string err;
+      store::SqliteOptions opt;
+      opt.append = args.append;
+      auto sink = store::make_sqlite_sink(db_path, opt, err);
+      if (!sink) {
+        std::fprintf(stderr, "trawl analyze: case.db: %s\n", err.c_str());
+        return 2;
+      }
+      sinks.push_back(std::move(sink));
+    }
+    for (const auto& url : args.sinks) {
+      std::string err;
+      // Batches ClickHouse would not take go to the case folder's spool.
+      std::string u = url;
+      if (u.find("spool=") == std::string::npos) {
+        u += std::string(u.find('?') == std::string::npos ? "?" : "&") + "spool=" +
+             (case_dir / "clickhouse-spool").string();
+      }
+      auto sink = store::make_clickhouse_sink(u, err);
+      if (!sink) {
+        std::fprintf(stderr, "trawl analyze: --sink %s: %s\n", url.c_str(), err.c_str());
+        return 2;
+      }
+      sinks.push_back(std::move(sink));
+    }
+    if (!args.no_report) {
+      std::string err;
+      auto sink = store::make_report_sink((case_dir / "report.html").string(), err);
+      if (!sink) {
+        std::fprintf(stderr, "trawl analyze: report.html: %s\n", err.c_str());
+        return 2;
+      }
+      sinks.push_back(std::move(sink));
+    }
+  }
+
   output::FileSink conn_file, arp_file;
   for (auto* f : {&conn_file, &arp_file}) {
     const char* name = f == &conn_file ? "conn.jsonl" : "arp.jsonl";
@@ -221,7 +240,12 @@ int cmd_analyze(const Args& in) {
   Engine engine(args.engine);
   engine.on_conn = [&](const flow::ConnRecord& r) {
     if (detectors) detectors->on_conn(r);
+    size_t at = conn_buf.size();
     output::append_conn_json(r, conn_buf);
+    if (!sinks.empty()) {
+      std::string_view line(conn_buf.data() + at, conn_buf.size() - at - 1);  // without the newline
+      for (auto& s : sinks) s->on_conn(r, line);
+    }
     conn_file.write_buffered(conn_buf);
     if (!args.quiet) {  // only the summary needs these
       talkers.add(r);
@@ -242,13 +266,26 @@ int cmd_analyze(const Args& in) {
       }
     }
     LogFile& f = it->second;
-    if (f.failed) return;
+    size_t at = f.buf.size();
     r.write_json(f.buf);
+    if (!sinks.empty()) {
+      std::string_view line(f.buf.data() + at, f.buf.size() - at - 1);
+      for (auto& s : sinks) s->on_record(r, line);
+    }
+    if (f.failed) {
+      f.buf.clear();
+      return;
+    }
     f.sink.write_buffered(f.buf);
   };
   engine.on_arp = [&](const output::ArpRecord& a) {
     if (detectors) detectors->on_arp(a);
+    size_t at = arp_buf.size();
     output::append_arp_json(a, arp_buf);
+    if (!sinks.empty()) {
+      std::string_view line(arp_buf.data() + at, arp_buf.size() - at - 1);
+      for (auto& s : sinks) s->on_arp(a, line);
+    }
     arp_file.write_buffered(arp_buf);
     ++arp_lines;
   };
@@ -294,6 +331,16 @@ int cmd_analyze(const Args& in) {
       }
     }
     stats.findings = findings.size();
+  }
+  // The sinks last: case.db, ClickHouse and report.html hold the findings and
+  // the run's metadata too.
+  run_info.stats = &stats;
+  for (auto& s : sinks) {
+    std::string err;
+    if (!s->finish(findings, run_info, err)) {
+      std::fprintf(stderr, "trawl analyze: %s\n", err.c_str());
+      status = 3;
+    }
   }
   std::string stats_error;
   if (!write_stats_json((std::filesystem::path(args.out_dir) / "stats.json").string(), stats, stats_error)) {

@@ -1,0 +1,391 @@
+// report.html's data builder and page: exact summaries from record lines,
+// caps that hold, hostile strings that stay text, a page with no way out.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "report/assets.h"
+#include "report/report_data.h"
+#include "output/records.h"
+#include "store/sink.h"
+
+namespace trawl::report {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string conn(double ts, const std::string& a, int ap, const std::string& b, int bp, uint64_t ob, uint64_t rb,
+                 const std::string& state = "SF", const std::string& service = "", const std::string& uid = "CAAAAAAAAAAAAAAAAA") {
+  Json j = {{"ts", ts},        {"uid", uid},       {"id.orig_h", a},       {"id.orig_p", ap},
+            {"id.resp_h", b},  {"id.resp_p", bp},  {"proto", "tcp"},       {"conn_state", state},
+            {"duration", 1.5}, {"orig_bytes", ob}, {"resp_bytes", rb},     {"orig_pkts", 3},
+            {"resp_pkts", 2}};
+  if (!service.empty()) j["service"] = service;
+  return j.dump();
+}
+
+Json data_of(const ReportBuilder& b, const std::vector<std::string>& findings = {}) {
+  RunMeta meta;
+  meta.version = "t";
+  return Json::parse(b.data_json(findings, meta));
+}
+
+TEST(ReportData, ConnSummaries) {
+  ReportBuilder b;
+  b.add("conn", conn(1000.0, "10.0.0.1", 40000, "192.0.2.10", 443, 100, 900, "SF", "ssl", "C1"));
+  b.add("conn", conn(1010.0, "10.0.0.1", 40001, "192.0.2.10", 443, 50, 50, "SF", "ssl", "C2"));
+  b.add("conn", conn(1020.0, "10.0.0.2", 40002, "198.51.100.7", 22, 0, 0, "S0", "", "C3"));
+  Json d = data_of(b);
+  EXPECT_EQ(d["overview"]["connections"], 3);
+  EXPECT_EQ(d["overview"]["bytes"], 1100);
+  EXPECT_EQ(d["overview"]["packets"], 15);
+  EXPECT_EQ(d["overview"]["hosts"], 4);
+  EXPECT_DOUBLE_EQ(d["overview"]["first"].get<double>(), 1000.0);
+  EXPECT_DOUBLE_EQ(d["overview"]["last"].get<double>(), 1021.5);
+  EXPECT_EQ(d["overview"]["first_utc"], "1970-01-01 00:16:40");
+  EXPECT_EQ(d["overview"]["records"]["conn"], 3);
+
+  // Hosts by bytes: the two ends of the big pair first.
+  ASSERT_EQ(d["hosts"].size(), 4u);
+  const Json& h = d["hosts"][0];
+  EXPECT_EQ(h["ip"], "10.0.0.1");
+  EXPECT_EQ(h["conns_out"], 2);
+  EXPECT_EQ(h["bytes_out"], 150);
+  EXPECT_EQ(h["bytes_in"], 950);
+  EXPECT_EQ(h["services_out"], Json::parse(R"([["tcp/443 ssl",2]])"));
+  EXPECT_EQ(h["peers_out"], Json::parse(R"([["192.0.2.10",1100]])"));
+  EXPECT_EQ(d["hosts"][1]["ip"], "192.0.2.10");
+  EXPECT_EQ(d["hosts"][1]["services_in"], Json::parse(R"([["tcp/443 ssl",2]])"));
+  const Json& h2 = d["hosts"][2]["ip"] == "10.0.0.2" ? d["hosts"][2] : d["hosts"][3];
+  EXPECT_EQ(h2["failed_out"], 1);
+
+  EXPECT_EQ(d["talkers"][0], Json::parse(R"(["10.0.0.1","192.0.2.10",2,1100])"));
+  EXPECT_EQ(d["services"][0], Json::parse(R"(["tcp/443 ssl",2,1100])"));
+  EXPECT_EQ(d["services"][1], Json::parse(R"(["tcp/22",1,0])"));
+  // Largest connection first, with its fields in column order.
+  ASSERT_EQ(d["conns"].size(), 3u);
+  EXPECT_EQ(d["conns"][0][1], "C1");
+  EXPECT_EQ(d["conns"][0][4], "192.0.2.10");
+  EXPECT_EQ(d["conns"][0][11], 900);
+  EXPECT_EQ(d["conns_more"], 0);
+  // One-second buckets from the first connection.
+  EXPECT_EQ(d["timeline"]["width_s"], 1);
+  EXPECT_EQ(d["timeline"]["buckets"][0], Json::parse("[1000.0,1,1000,0]"));
+}
+
+TEST(ReportData, CapsHold) {
+  ReportLimits lim;
+  lim.max_hosts_tracked = 5;
+  lim.max_hosts_shown = 2;
+  lim.max_conns_shown = 3;
+  lim.max_pairs_tracked = 4;
+  lim.max_times_per_pair = 2;
+  ReportBuilder b(lim);
+  for (int i = 0; i < 20; ++i)
+    b.add("conn", conn(100.0 + i, "10.0.0.1", 1000 + i, "203.0.113." + std::to_string(i), 80,
+                       static_cast<uint64_t>(i), 0, "SF", "", "C" + std::to_string(i)));
+  for (int i = 0; i < 5; ++i) b.add("conn", conn(200.0 + i, "10.0.0.1", 2000, "203.0.113.0", 80, 0, 0));
+  Json d = data_of(b);
+  EXPECT_EQ(d["hosts_total"], 5);
+  EXPECT_EQ(d["hosts"].size(), 2u);
+  EXPECT_GT(d["hosts_untracked"].get<int>(), 0);
+  ASSERT_EQ(d["conns"].size(), 3u);
+  EXPECT_EQ(d["conns"][0][1], "C19");  // the largest three: 19, 18, 17 bytes
+  EXPECT_EQ(d["conns"][2][1], "C17");
+  EXPECT_EQ(d["conns_more"], 22);
+  EXPECT_LE(d["talkers"].size(), 4u);
+  EXPECT_GT(d["pairs_untracked"].get<int>(), 0);
+}
+
+TEST(ReportData, TimelineStaysSmallOverLongSpans) {
+  ReportBuilder b;
+  // A year of connections, one a day... and one every second for an hour.
+  for (int i = 0; i < 365; ++i) b.add("conn", conn(1.6e9 + i * 86400.0, "10.0.0.1", 1, "10.0.0.2", 2, 1, 1));
+  for (int i = 0; i < 3600; ++i) b.add("conn", conn(1.6e9 + i, "10.0.0.1", 1, "10.0.0.2", 2, 1, 1));
+  Json d = data_of(b);
+  const Json& bk = d["timeline"]["buckets"];
+  EXPECT_LE(bk.size(), 401u);
+  uint64_t total = 0;
+  for (const auto& r : bk) total += r[1].get<uint64_t>();
+  EXPECT_EQ(total, 365u + 3600u);
+}
+
+TEST(ReportData, BadLinesAreCountedAndSkipped) {
+  ReportBuilder b;
+  b.add("conn", "");
+  b.add("conn", "[1,2]");
+  b.add("conn", R"({"ts":1,"id.orig_h":"10.0.0.1")");           // cut short
+  b.add("conn", R"({"ts":1,"id.orig_h":"10.0.0.1","x":[[[[)");  // unclosed nesting
+  b.add("dns", R"({"query":"a.example","rcode_name":"NOERROR"} trailing)");
+  b.add("conn", conn(5.0, "10.0.0.1", 1, "10.0.0.2", 2, 3, 4));
+  EXPECT_EQ(b.bad_lines(), 4u);  // the dns line parsed up to its closing brace
+  Json d = data_of(b, {"not json", R"({"id":"x.y","severity":"low"})"});
+  EXPECT_EQ(d["overview"]["connections"], 1);
+  EXPECT_EQ(d["findings_total"], 2);
+  EXPECT_EQ(d["findings_unreadable"], 1);
+  EXPECT_EQ(d["findings"].size(), 1u);
+}
+
+// Hostile lines (a tampered case.db): every prefix and deterministic byte
+// mutations of real lines; nothing crashes (the sanitizer build checks
+// memory) and the page data stays valid JSON.
+TEST(ReportData, SurvivesGarbage) {
+  std::vector<std::pair<std::string, std::string>> seeds = {
+      {"conn", conn(1.0, "10.0.0.1", 1, "10.0.0.2", 2, 3, 4, "SF", "http")},
+      {"dns", R"({"ts":2,"id.orig_h":"10.0.0.1","query":"a\u00e9\ud83d\ude00.example","rcode_name":"NXDOMAIN","qtype_name":"TXT","answers":["x",{"y":[1]}]})"},
+      {"http", R"({"ts":3,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","uri":"\/\"<x>","user_agent":"a\\b","status_code":200})"},
+      {"auth", R"({"ts":4,"id.orig_h":"10.0.0.1","id.resp_h":"10.0.0.2","proto":"ftp","user":"\u0000","outcome":"failure"})"},
+      {"ssl", R"({"ts":5,"server_name":"\ud800","ja3":"x"})"},
+  };
+  ReportLimits lim;
+  lim.max_string = 16;
+  ReportBuilder b(lim);
+  uint32_t rng = 12345;
+  size_t fed = 0;
+  for (const auto& [log, line] : seeds) {
+    for (size_t n = 0; n <= line.size(); ++n, ++fed) b.add(log, std::string_view(line).substr(0, n));
+    for (int k = 0; k < 300; ++k, ++fed) {
+      std::string m = line;
+      for (int flips = 0; flips < 3; ++flips) {
+        rng = rng * 1103515245u + 12345u;
+        m[(rng >> 8) % m.size()] = static_cast<char>(rng >> 24);
+      }
+      b.add(log, m);
+    }
+  }
+  EXPECT_GT(b.bad_lines(), 0u);
+  EXPECT_LT(b.bad_lines(), fed);
+  std::string d = b.data_json({"{", "[]", "{\"id\":\"beacon\",\"src\":1,\"dst\":[2],\"details\":{\"dst_ips\":3}}"}, RunMeta{});
+  Json j = Json::parse(d);
+  EXPECT_EQ(j["findings_total"], 3);
+  EXPECT_EQ(j["findings_unreadable"], 2);
+  EXPECT_TRUE(Json::accept(escape_for_script(d)));
+}
+
+TEST(ReportData, StringsAreDecodedAndBounded) {
+  ReportLimits lim;
+  lim.max_string = 12;
+  ReportBuilder b(lim);
+  b.add("http", R"({"ts":7,"id.orig_h":"10.0.0.1","id.resp_h":"192.0.2.1","method":"GET",)"
+                R"("host":"caf\u00e9 \ud83d\ude00","uri":"\/a\"b\\c","user_agent":"abcdefghij\u00e9\u00e9"})");
+  Json d = data_of(b);
+  const Json& row = d["http"]["rows"][0];
+  EXPECT_EQ(row["host"], "caf\xc3\xa9 \xf0\x9f\x98\x80");
+  EXPECT_EQ(row["uri"], "/a\"b\\c");
+  // Cut at 12 bytes without splitting the second é.
+  EXPECT_EQ(row["ua"], "abcdefghij\xc3\xa9");
+}
+
+TEST(ReportData, DnsOddities) {
+  ReportBuilder b;
+  auto q = [&](const std::string& client, const std::string& name, const std::string& rcode, const std::string& type) {
+    b.add("dns", Json({{"ts", 1.0}, {"id.orig_h", client}, {"query", name}, {"rcode_name", rcode},
+                       {"qtype_name", type}}).dump());
+  };
+  for (int i = 0; i < 4; ++i) q("10.0.0.5", "x" + std::to_string(i) + ".example", "NXDOMAIN", "A");
+  q("10.0.0.5", "www.example.com", "NOERROR", "A");
+  q("10.0.0.6", "www.example.com", "NOERROR", "A");
+  std::string long_name(70, 'a');
+  q("10.0.0.6", long_name + ".example", "NOERROR", "TXT");
+  q("10.0.0.6", "a<b>.example", "NOERROR", "A");
+  Json d = data_of(b)["dns"];
+  EXPECT_EQ(d["queries"], 8);
+  EXPECT_EQ(d["nx_clients"], Json::parse(R"([["10.0.0.5",5,4]])"));
+  EXPECT_EQ(d["txt"], Json::array({Json::array({long_name + ".example", 1})}));
+  ASSERT_EQ(d["odd"].size(), 2u);
+  EXPECT_EQ(d["odd"][0][0], "a<b>.example");
+  EXPECT_EQ(d["odd"][0][2], "unusual characters");
+  EXPECT_EQ(d["odd"][1][2], "long name");
+  EXPECT_EQ(d["top_names"][0], Json::parse(R"(["www.example.com",2])"));
+  EXPECT_EQ(d["rcodes"], Json::parse(R"([["NOERROR",4],["NXDOMAIN",4]])"));
+}
+
+TEST(ReportData, LoginAttemptsGrouped) {
+  ReportBuilder b;
+  for (int i = 0; i < 6; ++i) {
+    b.add("auth", Json({{"ts", 10.0 + i}, {"id.orig_h", "203.0.113.9"}, {"id.resp_h", "10.0.0.3"}, {"id.resp_p", 21},
+                        {"proto", "ftp"}, {"method", "USER/PASS"}, {"user", i < 3 ? "root" : "u" + std::to_string(i)},
+                        {"outcome", i == 5 ? "success" : "failure"}}).dump());
+  }
+  Json d = data_of(b);
+  const Json& a = d["auth"];
+  EXPECT_EQ(a["total"], 6);
+  ASSERT_EQ(a["groups"].size(), 2u);
+  EXPECT_EQ(a["groups"][0]["outcome"], "failure");
+  EXPECT_EQ(a["groups"][0]["count"], 5);
+  EXPECT_EQ(a["groups"][0]["users"], Json::parse(R"(["root","u3","u4"])"));
+  EXPECT_DOUBLE_EQ(a["groups"][0]["first"].get<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(a["groups"][0]["last"].get<double>(), 14.0);
+  EXPECT_EQ(a["groups"][1]["count"], 1);
+  EXPECT_EQ(a["rows"].size(), 6u);
+  EXPECT_EQ(a["rows"][0]["port"], 21);
+  Json host;
+  for (const auto& h : d["hosts"])
+    if (h["ip"] == "10.0.0.3") host = h;
+  EXPECT_EQ(host["logins_in"], 6);
+  EXPECT_EQ(host["logins_in_failed"], 5);
+}
+
+TEST(ReportData, BeaconTimesFollowTheFinding) {
+  ReportBuilder b;
+  for (int i = 0; i < 10; ++i) b.add("conn", conn(500.0 + 60.0 * i, "10.0.0.7", 3000 + i, "192.0.2.66", 443, 10, 10));
+  for (int i = 0; i < 3; ++i) b.add("conn", conn(700.0 + i, "10.0.0.8", 3000 + i, "192.0.2.66", 443, 10, 10));
+  std::string f1 = R"({"id":"beacon.periodic","severity":"high","src":"10.0.0.7","dst":["c2.example"],)"
+                   R"("details":{"dst_ips":["192.0.2.66"],"period_s":60.000,"jitter_s":0.000,"hist_bars":[0,9,0]}})";
+  std::string f2 = R"({"id":"scan.tcp_syn","severity":"medium","src":"10.0.0.8","dst":["192.0.2.66"]})";
+  Json d = data_of(b, {f1, f2});
+  ASSERT_EQ(d["beacons"].size(), 1u);
+  const Json& bc = d["beacons"][0];
+  EXPECT_EQ(bc["finding"], 0);
+  ASSERT_EQ(bc["times"].size(), 10u);
+  EXPECT_DOUBLE_EQ(bc["times"][9].get<double>(), 1040.0);
+  EXPECT_DOUBLE_EQ(bc["period_s"].get<double>(), 60.0);
+  EXPECT_EQ(bc["hist_bars"], Json::parse("[0,9,0]"));
+  EXPECT_EQ(d["findings_by_severity"], Json::parse(R"({"high":1,"medium":1})"));
+}
+
+TEST(ReportData, HostsNamedInFindingsAreShown) {
+  ReportLimits lim;
+  lim.max_hosts_shown = 1;
+  ReportBuilder b(lim);
+  b.add("conn", conn(1, "10.0.0.1", 1, "10.0.0.2", 2, 1000000, 0));
+  b.add("conn", conn(2, "10.0.0.3", 1, "10.0.0.4", 2, 1, 0));
+  Json d = data_of(b, {R"({"id":"x","severity":"low","src":"10.0.0.4","dst":[]})"});
+  ASSERT_EQ(d["hosts"].size(), 2u);
+  EXPECT_EQ(d["hosts"][0]["ip"], "10.0.0.1");
+  EXPECT_EQ(d["hosts"][1]["ip"], "10.0.0.4");
+}
+
+TEST(ReportHtml, ScriptEscaping) {
+  EXPECT_EQ(escape_for_script(R"({"a":"</script><b>&"})"), R"({"a":"\u003c/script\u003e\u003cb\u003e\u0026"})");
+  EXPECT_EQ(escape_for_script("\"\xe2\x80\xa8\xe2\x80\xa9\xe2\x80\xa7\""), "\"\\u2028\\u2029\xe2\x80\xa7\"");
+  // Still the same JSON value.
+  std::string hostile = "</script><script>alert(1)</script>\xe2\x80\xa8";
+  Json j = {{"s", hostile}};
+  EXPECT_EQ(Json::parse(escape_for_script(j.dump()))["s"], hostile);
+}
+
+TEST(ReportHtml, PageIsSelfContainedAndDataStaysText) {
+  ReportBuilder b;
+  std::string xss = "/<script>window.__xss=1</script><img src=x onerror=alert(1)>";
+  b.add("http", Json({{"ts", 1.0}, {"id.orig_h", "10.0.0.1"}, {"id.resp_h", "192.0.2.1"}, {"method", "GET"},
+                      {"host", "h</script>"}, {"uri", xss}, {"user_agent", xss}}).dump());
+  std::string html = render_html(b.data_json({}, RunMeta{}), "cap<x>.pcap");
+  EXPECT_NE(html.find("<title>cap&lt;x&gt;.pcap</title>"), std::string::npos);
+  EXPECT_NE(html.find("content=\"default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\""),
+            std::string::npos);
+  EXPECT_EQ(html.find("<script>window.__xss"), std::string::npos);
+  EXPECT_EQ(html.find("<img src=x"), std::string::npos);
+  // Exactly the page's own three script tags' worth of "</script>": data + code.
+  size_t closes = 0;
+  for (size_t at = html.find("</script>"); at != std::string::npos; at = html.find("</script>", at + 1)) ++closes;
+  EXPECT_EQ(closes, 2u);
+  // Nothing that loads: no src/href to anything but data: and in-page anchors.
+  for (const char* bad : {"src=\"http", "href=\"http", "url(", "@import", "fetch(", "XMLHttpRequest", "WebSocket"})
+    EXPECT_EQ(html.find(bad), std::string::npos) << bad;
+  // The data block gives back the hostile strings unchanged.
+  size_t a = html.find("id=\"trawl-data\">");
+  ASSERT_NE(a, std::string::npos);
+  a += 16;
+  size_t e = html.find("</script>", a);
+  Json d = Json::parse(html.substr(a, e - a));
+  EXPECT_EQ(d["http"]["rows"][0]["uri"], xss);
+  EXPECT_EQ(d["http"]["rows"][0]["host"], "h</script>");
+}
+
+TEST(ReportHtml, ScriptHasNoMarkupInjection) {
+  std::string js;
+  append_asset(Asset::kJs, js);
+  ASSERT_GT(js.size(), 1000u);
+  // The renderer builds nodes from text only.
+  for (const char* bad : {"innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"})
+    EXPECT_EQ(js.find(bad), std::string::npos) << bad;
+}
+
+TEST(ReportSink, WritesTheFileAtFinish) {
+  auto dir = std::filesystem::temp_directory_path() / ("trawl-report-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "report.html").string();
+  std::string err;
+  auto sink = store::make_report_sink(path, err);
+  ASSERT_TRUE(sink) << err;
+  detect::Finding f;
+  f.id = "scan.tcp_syn";
+  f.severity = detect::Severity::kHigh;
+  f.src = "10.0.0.9";
+  f.dst = {"10.0.0.1"};
+  f.summary = "scan";
+  store::RunInfo run;
+  run.trawl_version = "9.9";
+  ASSERT_TRUE(sink->finish({f, f}, run, err)) << err;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string html = ss.str();
+  size_t a = html.find("id=\"trawl-data\">") + 16;
+  Json d = Json::parse(html.substr(a, html.find("</script>", a) - a));
+  EXPECT_EQ(d["findings_total"], 2);
+  EXPECT_EQ(d["findings"][0]["id"], "scan.tcp_syn");
+  EXPECT_EQ(d["meta"]["version"], "9.9");
+  EXPECT_FALSE(std::filesystem::exists(path + ".tmp"));
+  EXPECT_FALSE(store::make_report_sink((dir / "no-such-dir" / "r.html").string(), err));
+  std::filesystem::remove_all(dir);
+}
+
+// `trawl analyze` feeds the typed conn record, `trawl report` its JSON line:
+// the page data must be the same.
+TEST(ReportSink, TypedConnEqualsItsJsonLine) {
+  auto dir = std::filesystem::temp_directory_path() / ("trawl-report-typed-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "report.html").string();
+  std::string err;
+  auto sink = store::make_report_sink(path, err);
+  ASSERT_TRUE(sink) << err;
+  ReportBuilder b;
+  for (int i = 0; i < 3; ++i) {
+    flow::ConnRecord r;
+    r.ts = core::Timestamp{1700000000123456789 + i * 1000000007LL};
+    r.uid = "CTyped00000000000" + std::to_string(i);
+    r.orig_h = *core::IpAddress::parse(i == 2 ? "2001:db8::1" : "10.0.0.1");
+    r.resp_h = *core::IpAddress::parse("192.0.2.5");
+    r.orig_p = static_cast<uint16_t>(40000 + i);
+    r.resp_p = 443;
+    r.proto = 6;
+    r.service = i == 0 ? "ssl" : "";
+    r.has_duration = i != 1;
+    r.duration_ns = 2500000499;
+    r.orig_bytes = 100u * static_cast<uint64_t>(i + 1);
+    r.resp_bytes = 7;
+    r.conn_state = i == 1 ? flow::ConnState::kS0 : flow::ConnState::kSF;
+    r.orig_pkts = 4;
+    r.resp_pkts = 3;
+    std::string line;
+    output::append_conn_json(r, line);
+    line.pop_back();
+    sink->on_conn(r, line);
+    b.add("conn", line);
+  }
+  store::RunInfo run;
+  ASSERT_TRUE(sink->finish({}, run, err)) << err;
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string html = ss.str();
+  size_t a = html.find("id=\"trawl-data\">") + 16;
+  Json from_sink = Json::parse(html.substr(a, html.find("</script>", a) - a));
+  Json from_json = data_of(b);
+  for (const char* k : {"overview", "hosts", "conns", "talkers", "services", "timeline", "conn_states"})
+    EXPECT_EQ(from_sink[k], from_json[k]) << k;
+  EXPECT_EQ(from_json["overview"]["connections"], 3);
+  EXPECT_EQ(from_json["conns"][0][1], "CTyped000000000002");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace trawl::report
