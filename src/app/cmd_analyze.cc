@@ -21,21 +21,13 @@ namespace trawl::app {
 
 namespace {
 
-std::string utc_time(core::Timestamp t) {
-  std::time_t s = static_cast<std::time_t>(t.sec());
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
 void print_summary(const Args& args, const RunStats& st, const Talkers& talkers, const Services& services,
                    uint64_t arp_lines, const std::map<uint8_t, uint64_t>& by_proto) {
   std::printf("trawl analyze: %zu input%s, %llu packets, %s", st.inputs.size(), st.inputs.size() == 1 ? "" : "s",
               static_cast<unsigned long long>(st.packets), human_bytes(st.wire_bytes).c_str());
   if (st.packets > 0) {
-    std::printf(", %s to %s UTC", utc_time(st.first_ts).c_str(), utc_time(st.last_ts).c_str());
+    std::printf(", %s to %s UTC", core::format_utc_seconds(st.first_ts).c_str(),
+                core::format_utc_seconds(st.last_ts).c_str());
   }
   std::printf("\n  read in %.2f s (%.2f M packets/s)\n", st.wall_seconds,
               st.wall_seconds > 0 ? static_cast<double>(st.packets) / st.wall_seconds / 1e6 : 0.0);

@@ -9,19 +9,6 @@
 
 namespace trawl::app {
 
-namespace {
-
-std::string utc_time(core::Timestamp t) {
-  std::time_t s = static_cast<std::time_t>(t.sec());
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
-
-}  // namespace
-
 std::vector<std::string> split_commas(const std::string& list) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -108,7 +95,7 @@ void print_findings(const std::vector<detect::Finding>& findings) {
   for (size_t i = 0; i < findings.size() && i < kShown; ++i) {
     const auto& f = findings[i];
     std::string sev(detect::severity_name(f.severity));
-    std::printf("  %-8s %-24s %s  %s\n", sev.c_str(), f.id.c_str(), utc_time(f.ts).c_str(), f.summary.c_str());
+    std::printf("  %-8s %-24s %s  %s\n", sev.c_str(), f.id.c_str(), core::format_utc_seconds(f.ts).c_str(), f.summary.c_str());
   }
   if (findings.size() > kShown) std::printf("  ... %zu more in findings.jsonl\n", findings.size() - kShown);
 }

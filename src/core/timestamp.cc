@@ -1,6 +1,7 @@
 #include "core/timestamp.h"
 
 #include <charconv>
+#include <ctime>
 
 namespace trawl::core {
 
@@ -26,6 +27,15 @@ std::string format_micros(int64_t ns) {
 }  // namespace
 
 std::string format_epoch_micros(Timestamp t) { return format_micros(t.ns); }
+
+std::string format_utc_seconds(Timestamp t) {
+  std::time_t s = static_cast<std::time_t>(t.sec());
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  return buf;
+}
 std::string format_duration_micros(int64_t ns) { return format_micros(ns); }
 
 }  // namespace trawl::core

@@ -37,5 +37,7 @@ constexpr int64_t kNsPerSec = 1000000000;
 std::string format_epoch_micros(Timestamp t);
 // Duration in seconds with six decimals.
 std::string format_duration_micros(int64_t ns);
+// "2024-03-12 09:00:05": UTC, whole seconds, for terminal summaries.
+std::string format_utc_seconds(Timestamp t);
 
 }  // namespace trawl::core

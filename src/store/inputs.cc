@@ -15,7 +15,7 @@ namespace trawl::store {
 
 namespace {
 
-constexpr uint64_t kEdge = 1 << 20;  // bytes hashed at each end
+constexpr uint64_t kEdge = 64 * 1024;  // bytes hashed at each end
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }

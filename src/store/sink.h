@@ -29,7 +29,7 @@ struct InputInfo {
   std::string path;      // as given (absolute when the case was written)
   uint64_t size = 0;
   int64_t mtime_ns = 0;
-  std::string identity;  // size + hash of the first and last 1 MiB: same file, same identity
+  std::string identity;  // size + SHA-256 of the first and last 64 KiB: same file, same identity
 };
 
 // Fills path (absolute), size, mtime and identity; false with a message when

@@ -24,11 +24,14 @@
 
 #include "analyzers/dns/dns_message.h"
 #include "analyzers/dns/dns_msg_builder.h"
+#include "sinkhole/run_command.h"
 
 extern char** environ;
 
 namespace trawl::sinkhole {
 namespace {
+
+using test_util::run_command;
 
 namespace dns = analyzers::dns;
 using dns::test_util::Msg;
@@ -513,47 +516,6 @@ class LoopbackDnsServer {
   std::thread thread_;
 };
 
-// Runs a command with a deadline; returns its stdout. The child is killed by
-// its PID if it overruns.
-std::string run_command(std::vector<std::string> args, int timeout_ms = 10000) {
-  int pipefd[2];
-  if (::pipe(pipefd) != 0) return {};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
-  posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(pipefd[1]);
-  std::string out;
-  if (rc != 0) {
-    ::close(pipefd[0]);
-    return out;
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  char buf[4096];
-  for (;;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-    if (left <= 0) break;
-    pollfd p{pipefd[0], POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
-    const ssize_t n = ::read(pipefd[0], buf, sizeof buf);
-    if (n <= 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(pipefd[0]);
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == 0) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  return out;
-}
 
 // dig aligns columns with tabs and spaces: compare with runs of blanks as one space.
 std::string squeeze(const std::string& s) {
