@@ -119,8 +119,8 @@ def behaviours(topo, work):
     got["nc to a random port, sending first"] = r.returncode == 0
     r = net.client(topo, "nc", "-d", "-w", "4", net.NC_WAIT_IP, str(net.NC_WAIT_PORT))
     got["nc to a random port, silent (banner?)"] = r.returncode == 0 and len(r.stdout) > 0
-    r = net.client(topo, net.PYTHON, "-c", net.PING, net.PING_IP)
-    got["ping"] = r.returncode == 0 and r.stdout.strip() == b"2"
+    r = net.client(topo, "ping", "-n", "-c", "2", "-W", "2", net.PING_IP)
+    got["ping"] = r.returncode == 0 and b"2 packets transmitted, 2 received" in r.stdout
     return got
 
 

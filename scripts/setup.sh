@@ -19,7 +19,7 @@ packages=(
   nmap hydra dnsmasq-base bind9-dnsutils
   # trawl sinkhole: its configuration file (toml++); tests against real
   # clients and INetSim (bench/sinkhole_vs_inetsim.py)
-  libtomlplusplus-dev wget netcat-openbsd ftp inetsim
+  libtomlplusplus-dev wget netcat-openbsd ftp iputils-ping inetsim
   # the case: SQLite (case.db), ClickHouse (--sink clickhouse://), the HTML
   # report checked in headless Chromium
   libsqlite3-dev sqlite3 clickhouse-server clickhouse-client chromium python3-websocket

@@ -15,6 +15,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +37,22 @@
 namespace trawl::app {
 
 namespace {
+
+// One CA for every case by default, so a guest image (a snapshot the sandbox
+// reverts to) trusts it once: $TRAWL_SINKHOLE_CA_DIR, else
+// $XDG_DATA_HOME/trawl/sinkhole-ca, else ~/.local/share/trawl/sinkhole-ca;
+// with no home at all, the case folder's ca/. `ca_dir` in the configuration
+// overrides it.
+std::string default_ca_dir(const std::filesystem::path& case_dir) {
+  if (const char* d = std::getenv("TRAWL_SINKHOLE_CA_DIR"); d != nullptr && *d != '\0') return d;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x != nullptr && *x == '/') {
+    return (std::filesystem::path(x) / "trawl" / "sinkhole-ca").string();
+  }
+  if (const char* h = std::getenv("HOME"); h != nullptr && *h == '/') {
+    return (std::filesystem::path(h) / ".local" / "share" / "trawl" / "sinkhole-ca").string();
+  }
+  return (case_dir / "ca").string();
+}
 
 constexpr const char* kUsage =
     "usage: trawl sinkhole -i IFACE -o CASE_DIR [options]\n"
@@ -246,7 +263,7 @@ int cmd_sinkhole(const std::vector<std::string>& argv) {
     return 2;
   }
   const std::filesystem::path case_dir(o.case_dir);
-  if (cfg.ca_dir.empty()) cfg.ca_dir = (case_dir / "ca").string();
+  if (cfg.ca_dir.empty()) cfg.ca_dir = default_ca_dir(case_dir);
   for (const auto& n : own_addresses(o.iface)) cfg.never_answer.push_back(n);
   if (std::string bad = sinkhole::Sinkhole::check_config(cfg); !bad.empty()) {
     std::fprintf(stderr, "trawl sinkhole: configuration: %s\n", bad.c_str());
@@ -260,6 +277,15 @@ int cmd_sinkhole(const std::vector<std::string>& argv) {
     if (!ca) {
       std::fprintf(stderr, "trawl sinkhole: warning: no TLS (%s); TLS connections get the catch-all\n",
                    err.c_str());
+    } else {
+      // The case keeps the certificate it was made with (not the key).
+      std::error_code copy_ec;
+      std::filesystem::copy_file(ca->ca_cert_path(), case_dir / "sinkhole-ca.crt",
+                                 std::filesystem::copy_options::overwrite_existing, copy_ec);
+      if (copy_ec) {
+        std::fprintf(stderr, "trawl sinkhole: warning: cannot copy the CA certificate into the case: %s\n",
+                     copy_ec.message().c_str());
+      }
     }
   }
 

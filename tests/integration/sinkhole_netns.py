@@ -57,40 +57,7 @@ TLS_NAME = "www.example.test"
 WGET_NAME = "dl.example.test"
 POOL = ipaddress.ip_network("198.18.0.0/15")  # the DNS responder's default pool
 
-TOOLS = ["ip", "tcpdump", "curl", "wget", "dig", "swaks", "nc", "sysctl"]
-PYTHON = "/usr/bin/python3"
-
-# ping without iputils (not installed here): two ICMP echo requests on a raw socket, prints how
-# many matching replies came back (each waited for at most 2 s).
-PING = r"""
-import os, select, socket, struct, sys, time
-def csum(b):
-    b += b"\0" * (len(b) % 2)
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xFFFF); s += s >> 16
-    return ~s & 0xFFFF
-dst = sys.argv[1]
-ident = os.getpid() & 0xFFFF
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-got = 0
-for seq in (1, 2):
-    payload = b"trawl-ping-%d" % seq
-    hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-    s.sendto(struct.pack("!BBHHH", 8, 0, csum(hdr + payload), ident, seq) + payload, (dst, 0))
-    end = time.monotonic() + 2
-    while time.monotonic() < end:
-        r, _, _ = select.select([s], [], [], max(0, end - time.monotonic()))
-        if not r:
-            break
-        pkt, addr = s.recvfrom(2048)
-        ihl = (pkt[0] & 15) * 4
-        t, _, _, i, q = struct.unpack("!BBHHH", pkt[ihl:ihl + 8])
-        if t == 0 and i == ident and q == seq and addr[0] == dst and pkt[ihl + 8:] == payload:
-            got += 1
-            break
-print(got)
-"""
-
+TOOLS = ["ip", "tcpdump", "curl", "wget", "dig", "swaks", "nc", "sysctl", "ping"]
 
 def in_ns(ns, *cmd):
     return ["ip", "netns", "exec", ns, *cmd]
@@ -287,9 +254,12 @@ def main():
         procs.append(guest_dump)
 
         case = os.path.join(work, "case")
+        # The CA lives in the test's folder, not in this machine's ~/.local/share.
+        ca_dir = os.path.join(work, "ca")
         hole = subprocess.Popen(in_ns(topo.sink, trawl, "sinkhole", "-i", topo.veth_sg, "-o", case,
                                       "--duration", "45s"),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=dict(os.environ, TRAWL_SINKHOLE_CA_DIR=ca_dir))
         procs.append(hole)
         wait_for(lambda: os.path.exists(os.path.join(case, "sinkhole.pcap")) or hole.poll() is not None, 15,
                  "the sinkhole to start capturing")
@@ -308,8 +278,13 @@ def main():
             problems.append(f"curl http: rc {r.returncode} code {r.stdout!r} body {body[:16]!r} {r.stderr!r}")
 
         # HTTPS to a name (resolved by the sinkhole's DNS through resolv.conf).
-        r = client(topo, "curl", "-sSk", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code} %{remote_ip}",
-                   f"https://{TLS_NAME}/x")
+        # The guest trusts the CA the case exported: curl checks the chain and the name.
+        case_ca = os.path.join(case, "sinkhole-ca.crt")
+        if not os.path.exists(case_ca) or open(case_ca, "rb").read() != open(
+                os.path.join(ca_dir, "trawl-sinkhole-ca.crt"), "rb").read():
+            problems.append("the case has no copy of the CA certificate (sinkhole-ca.crt)")
+        r = client(topo, "curl", "-sS", "--cacert", case_ca, "--max-time", "10", "-o", "/dev/null",
+                   "-w", "%{http_code} %{remote_ip}", f"https://{TLS_NAME}/x")
         answers["https"] = (r.returncode, r.stdout.decode())
         code, _, tls_ip = r.stdout.decode().partition(" ")
         if r.returncode != 0 or code != "200" or ipaddress.ip_address(tls_ip or "0.0.0.0") not in POOL:
@@ -361,8 +336,8 @@ def main():
             problems.append(f"nc (silent): rc {r.returncode} {r.stderr!r}")
 
         # ping.
-        r = client(topo, PYTHON, "-c", PING, PING_IP)
-        if r.returncode != 0 or r.stdout.strip() != b"2":
+        r = client(topo, "ping", "-n", "-c", "2", "-W", "2", PING_IP)
+        if r.returncode != 0 or b"2 packets transmitted, 2 received" not in r.stdout:
             problems.append(f"ping: rc {r.returncode} {r.stdout!r} {r.stderr[-300:]!r}")
 
         time.sleep(0.5)  # the last ACKs and FINs
