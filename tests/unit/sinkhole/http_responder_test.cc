@@ -548,6 +548,10 @@ class LoopbackHttpServer {
       const int c = ::accept(fd_, nullptr, nullptr);
       if (c < 0) continue;
       HttpSession s(responder_);
+      auto take = [&] {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& e : s.take_exchanges()) exchanges_.push_back(std::move(e));
+      };
       std::vector<uint8_t> buf(16384), out;
       for (int rounds = 0; rounds < 1000 && !stop_; ++rounds) {
         pollfd cp{c, POLLIN, 0};
@@ -559,13 +563,13 @@ class LoopbackHttpServer {
         }
         out.clear();
         s.feed(core::ByteView(buf.data(), static_cast<size_t>(n)), kNow, out);
+        // Recorded before the answer goes out: once curl has its response,
+        // the test sees the exchange (no race with the connection's close).
+        take();
         if (!out.empty() && ::send(c, out.data(), out.size(), MSG_NOSIGNAL) < 0) break;
         if (s.wants_close()) break;
       }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (auto& e : s.take_exchanges()) exchanges_.push_back(std::move(e));
-      }
+      take();
       ::close(c);
     }
   }
