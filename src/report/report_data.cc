@@ -13,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/utf8.h"
+
 namespace trawl::report {
 namespace {
 
@@ -116,24 +118,6 @@ int hex_digit(char c) {
   return -1;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
 // The text of an escaped JSON string, at most `cap` bytes (cut on a UTF-8
 // boundary). "\u00XX" with XX >= 0x80 is shown as U+00XX: trawl writes a
 // byte that is not UTF-8 that way, and the page must stay valid UTF-8.
@@ -180,7 +164,7 @@ std::string decode(std::string_view raw, size_t cap) {
           }
         }
         if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;
-        append_utf8(out, cp);
+        core::append_utf8(out, cp);
         break;
       }
       default: out.push_back(e); break;  // \" \\ \/

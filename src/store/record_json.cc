@@ -22,6 +22,7 @@
 #include "analyzers/ssl/ssl_record.h"
 #include "analyzers/ssl/tls_names.h"
 #include "core/community_id.h"
+#include "core/utf8.h"
 #include "output/json_line.h"
 
 namespace trawl::store {
@@ -134,23 +135,6 @@ class Parser {
     pos_ += 4;
     return true;
   }
-  static void utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    } else {
-      out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-    }
-  }
   bool string(std::string& out) {
     ++pos_;  // the opening quote
     out.clear();
@@ -185,11 +169,11 @@ class Parser {
             pos_ += 2;
             if (!hex4(lo)) return false;
             if (lo < 0xdc00 || lo > 0xdfff) return fail("lone surrogate");
-            utf8(out, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
+            core::append_utf8(out, 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00));
           } else if (cp >= 0xdc00 && cp <= 0xdfff) {
             return fail("lone surrogate");
           } else {
-            utf8(out, cp);
+            core::append_utf8(out, cp);
           }
           break;
         }

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "analyzers/common/text.h"
+#include "core/utf8.h"
 
 namespace trawl::analyzers::http {
 
@@ -13,24 +14,6 @@ constexpr size_t kMaxToken = 64 * 1024;
 
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
 }
 
 // UTF-16LE (unpaired surrogates become U+FFFD) or OEM bytes (kept as bytes).
@@ -46,13 +29,13 @@ std::string ntlm_string(core::ByteView b, bool unicode) {
     if (u >= 0xd800 && u < 0xdc00 && i + 3 < b.size()) {
       const uint32_t lo = core::load_le16(b.data() + i + 2);
       if (lo >= 0xdc00 && lo < 0xe000) {
-        append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+        core::append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
         i += 2;
         continue;
       }
     }
     if (u >= 0xd800 && u < 0xe000) u = 0xfffd;
-    append_utf8(out, u);
+    core::append_utf8(out, u);
   }
   return out;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "core/utf8.h"
+
 namespace trawl::analyzers::rdp {
 
 namespace {
@@ -227,24 +229,6 @@ void parse_server_security(ByteView body, ServerData& out, core::Anomalies& anom
   }
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
-
 }  // namespace
 
 TpktResult frame_tpkt(ByteView in, size_t& total) {
@@ -385,13 +369,13 @@ std::string utf16le_to_utf8(ByteView in) {
     if (u >= 0xd800 && u <= 0xdbff && i + 3 < in.size()) {
       const uint32_t lo = core::load_le16(in.data() + i + 2);
       if (lo >= 0xdc00 && lo <= 0xdfff) {
-        append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+        core::append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
         i += 2;
         continue;
       }
     }
     if (u >= 0xd800 && u <= 0xdfff) u = 0xfffd;
-    append_utf8(out, u);
+    core::append_utf8(out, u);
   }
   return out;
 }

@@ -1,26 +1,10 @@
 #include "analyzers/smb/utf16.h"
 
+#include "core/utf8.h"
+
 namespace trawl::analyzers::smb {
 
 namespace {
-
-void put_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xc0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xe0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  } else {
-    out.push_back(static_cast<char>(0xf0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3f)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3f)));
-  }
-}
 
 constexpr uint32_t kReplacement = 0xfffd;
 
@@ -40,15 +24,15 @@ size_t utf16le_to_utf8(core::ByteView in, std::string& out, size_t max_units, bo
         if (lo >= 0xdc00 && lo <= 0xdfff) {
           i += 2;
           ++units;
-          put_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
+          core::append_utf8(out, 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00));
           continue;
         }
       }
-      put_utf8(out, kReplacement);
+      core::append_utf8(out, kReplacement);
     } else if (u >= 0xdc00 && u <= 0xdfff) {
-      put_utf8(out, kReplacement);
+      core::append_utf8(out, kReplacement);
     } else {
-      put_utf8(out, u);
+      core::append_utf8(out, u);
     }
   }
   return i;
