@@ -81,7 +81,10 @@ void print_summary(const Args& args, const RunStats& st, const Talkers& talkers,
   for (const auto& [log, n] : st.records) {
     std::printf(", %s.jsonl (%llu)", log.c_str(), static_cast<unsigned long long>(n));
   }
-  std::printf(", stats.json\n");
+  std::printf(", stats.json");
+  if (!args.no_case_db) std::printf(", case.db");
+  if (!args.no_report) std::printf(", report.html");
+  std::printf("\n");
 }
 
 }  // namespace
