@@ -287,6 +287,7 @@ int cmd_analyze(const Args& in) {
 
   RunStats stats;
   engine.run(args.inputs, stats);
+  for (auto& s : sinks) s->records_done();
   conn_file.drain(conn_buf);
   arp_file.drain(arp_buf);
   int status = report_input_errors(stats);

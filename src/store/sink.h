@@ -54,6 +54,10 @@ class RecordSink {
   virtual void on_conn(const flow::ConnRecord& r, std::string_view json) = 0;
   virtual void on_record(const analyzers::Record& r, std::string_view json) = 0;
   virtual void on_arp(const output::ArpRecord& r, std::string_view json) = 0;
+  // No record follows (the findings and finish() do): a sink may start its
+  // closing work now, in the background, while the detectors finish (case.db
+  // builds its indexes here). Optional; finish() does it otherwise.
+  virtual void records_done() {}
   // After the last record: the run's findings (sorted) and what the run was.
   // Returns false with a message when something could not be written; what
   // was written before stays.

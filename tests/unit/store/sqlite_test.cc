@@ -216,7 +216,8 @@ std::string sql1(const std::string& db, const std::string& sql) {
 }
 
 // A first run: records of every kind, two findings.
-std::vector<Line> write_first_run(const std::string& db, std::vector<std::string>* findings_out = nullptr) {
+std::vector<Line> write_first_run(const std::string& db, std::vector<std::string>* findings_out = nullptr,
+                                  bool records_done = false) {
   std::string err;
   auto sink = make_sqlite_sink(db, SqliteOptions{}, err);
   EXPECT_TRUE(sink) << err;
@@ -231,6 +232,7 @@ std::vector<Line> write_first_run(const std::string& db, std::vector<std::string
   std::vector<detect::Finding> fs = {finding("scan.tcp_syn", "10.0.0.9", 103.0, {"Cother"}),
                                      finding("beacon", "10.0.0.5", 101.0, {"Chttp1", "Cdns1", "Chttp1"})};
   RunInfo run = run_with_input("id-one");
+  if (records_done) sink->records_done();  // as analyze does before its detectors finish
   EXPECT_TRUE(sink->finish(fs, run, err)) << err;
   if (findings_out) {
     for (const auto& x : fs) findings_out->push_back(finding_line(x));
@@ -355,6 +357,40 @@ TEST(SqliteCase, AppendOfANewCaptureAddsARunMergedByTime) {
   findings.push_back(finding_line(fresh));
   EXPECT_EQ(got, findings);
   EXPECT_EQ(sql1(db, "PRAGMA journal_mode"), "delete");
+}
+
+// analyze calls records_done() before its detectors finish so that the
+// writer builds the indexes meanwhile: the case must be the same file either way.
+TEST(SqliteCase, IndexesBuiltEarlyGiveTheSameCase) {
+  TempDir dir;
+  std::string late = dir.file("late.db");
+  std::string early = dir.file("early.db");
+  std::vector<std::string> f_late, f_early;
+  auto lines = write_first_run(late, &f_late);
+  EXPECT_EQ(write_first_run(early, &f_early, true), lines);
+  EXPECT_EQ(read_all(early), lines);
+  const char* schema = "SELECT group_concat(type || ' ' || name || ' ' || tbl_name, '; ') FROM "
+                       "(SELECT * FROM sqlite_master ORDER BY type, name)";
+  EXPECT_EQ(sql1(early, schema), sql1(late, schema));
+  EXPECT_EQ(sql1(early, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"), "31");
+  EXPECT_EQ(sql1(early, "PRAGMA integrity_check"), "ok");
+  // Indexes answer in the early case (INDEXED BY fails when one is missing).
+  EXPECT_EQ(sql1(early, "SELECT uid FROM conn INDEXED BY conn_resp_h WHERE resp_h = '198.51.100.7'"), "Cother");
+  EXPECT_EQ(sql1(early, "SELECT uid FROM http INDEXED BY http_domain WHERE domain = 'www.example.com'"), "Chttp1");
+  // --append with records_done(): the new rows are in the existing indexes.
+  std::string err;
+  SqliteOptions append;
+  append.append = true;
+  auto sink = make_sqlite_sink(early, append, err);
+  ASSERT_TRUE(sink) << err;
+  Feeder f(*sink);
+  f.conn("Cnew1", "10.0.0.7", "198.51.100.8", 22, 101.5);
+  sink->records_done();
+  ASSERT_TRUE(sink->finish({}, run_with_input("id-two"), err)) << err;
+  sink.reset();
+  EXPECT_EQ(sql1(early, "SELECT uid FROM conn INDEXED BY conn_orig_h WHERE orig_h = '10.0.0.7'"), "Cnew1");
+  EXPECT_EQ(sql1(early, "SELECT count(*) FROM conn INDEXED BY conn_uid WHERE uid = 'Cnew1'"), "1");
+  EXPECT_EQ(sql1(early, "PRAGMA integrity_check"), "ok");
 }
 
 TEST(SqliteCase, AnotherSchemaVersionIsRefused) {
