@@ -1,6 +1,7 @@
 #include "analyzers/dispatcher.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace trawl::analyzers {
 
@@ -25,11 +26,20 @@ Dispatcher::Dispatcher(const flow::ConnInfo& info, const AnalyzerConfig& config,
                        std::vector<std::unique_ptr<Record>>& sink, const Registry& reg)
     : info_(info), config_(config), anomalies_(anomalies), sink_(sink), registry_(reg) {
   // Hint-port protocols first (registry order), then every other one.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const Protocol& p : registry_.protocols()) {
-      if (p.transport != info_.proto || !p.probe || !p.create) continue;
-      if (has_port(p, info_.resp_p) == (pass == 0)) candidates_.push_back(&p);
-    }
+  candidates_.reserve(registry_.protocols().size());
+  for (const Protocol& p : registry_.protocols()) {
+    if (p.transport != info_.proto || !p.probe || !p.create) continue;
+    candidates_.push_back(Candidate{&p, has_port(p, info_.resp_p)});
+  }
+  // Stable move of the hint-port ones to the front (std::stable_partition
+  // would allocate a buffer; the list is a dozen entries, hints are rare).
+  size_t front = 0;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    if (!candidates_[i].port_hint) continue;
+    std::rotate(candidates_.begin() + static_cast<std::ptrdiff_t>(front),
+                candidates_.begin() + static_cast<std::ptrdiff_t>(i),
+                candidates_.begin() + static_cast<std::ptrdiff_t>(i + 1));
+    ++front;
   }
   if (candidates_.empty()) state_ = State::kDone;
 }
@@ -98,17 +108,19 @@ void Dispatcher::probe(bool orig_more, bool resp_more) {
   in.resp_p = info_.resp_p;
   in.orig_done = !orig_more;
   in.resp_done = !resp_more;
-  std::vector<const Protocol*> alive;
-  for (const Protocol* p : candidates_) {
-    in.port_hint = has_port(*p, info_.resp_p);
+  // Candidates answering kMaybe are kept in place, in order (no new vector per probe).
+  size_t kept = 0;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    const Protocol* p = candidates_[i].protocol;
+    in.port_hint = candidates_[i].port_hint;
     Probe r = p->probe(in);
     if (r == Probe::kYes) {
       start(*p);
       return;
     }
-    if (r == Probe::kMaybe) alive.push_back(p);
+    if (r == Probe::kMaybe) candidates_[kept++] = candidates_[i];
   }
-  candidates_ = std::move(alive);
+  candidates_.resize(kept);
   if (candidates_.empty() || (!orig_more && !resp_more)) {
     state_ = State::kDone;
     chunks_.clear();
@@ -178,18 +190,19 @@ void Dispatcher::datagram(bool is_orig, core::ByteView data, core::Timestamp ts)
   in.orig_p = info_.orig_p;
   in.resp_p = info_.resp_p;
   in.orig_done = in.resp_done = true;
-  std::vector<const Protocol*> alive;
-  for (const Protocol* p : candidates_) {
-    in.port_hint = has_port(*p, info_.resp_p);
+  size_t kept = 0;
+  for (size_t i = 0; i < candidates_.size(); ++i) {
+    const Protocol* p = candidates_[i].protocol;
+    in.port_hint = candidates_[i].port_hint;
     Probe r = p->probe(in);
     if (r == Probe::kYes) {
       start(*p);
       deliver(is_orig, data, ts);
       return;
     }
-    if (r == Probe::kMaybe) alive.push_back(p);
+    if (r == Probe::kMaybe) candidates_[kept++] = candidates_[i];
   }
-  candidates_ = std::move(alive);
+  candidates_.resize(kept);
   if (candidates_.empty()) state_ = State::kDone;
 }
 

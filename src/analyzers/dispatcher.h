@@ -81,7 +81,11 @@ class Dispatcher final : public flow::AppLayer, public Context {
   const Registry& registry_;
 
   State state_ = State::kProbing;
-  std::vector<const Protocol*> candidates_;  // still possible, hint ports first
+  struct Candidate {
+    const Protocol* protocol;
+    bool port_hint;  // the responder port is one of its hint ports (looked up once)
+  };
+  std::vector<Candidate> candidates_;  // still possible, hint ports first
   std::string buf_[2];                       // probe bytes: orig, resp
   std::vector<Chunk> chunks_;                // arrival order of the probe bytes
   bool ended_[2] = {false, false};

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "core/anomalies.h"
 #include "core/timestamp.h"
@@ -40,6 +41,10 @@ class AppStream {
 
   // Gap bytes reported since the last call, per key side (for missed_bytes
   // and the 'G' history letter).
+  // The connection's uid when the application layer was given it (made once
+  // per connection; the conn record takes it at the end). Empty otherwise.
+  std::string uid;
+
   uint64_t take_gap(uint8_t side) {
     uint64_t g = new_gap_[side];
     new_gap_[side] = 0;

@@ -1,10 +1,28 @@
 #include "flow/conn_uid.h"
 
+#include <array>
 #include <cstring>
 
 #include "core/hash.h"
 
 namespace trawl::flow {
+
+namespace {
+
+constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+// The two base-62 digits of every value below 62^2, most significant first.
+constexpr std::array<char, 2 * 3844> make_pairs() {
+  std::array<char, 2 * 3844> t{};
+  for (size_t v = 0; v < 3844; ++v) {
+    t[2 * v] = kDigits[v / 62];
+    t[2 * v + 1] = kDigits[v % 62];
+  }
+  return t;
+}
+constexpr std::array<char, 2 * 3844> kPairs = make_pairs();
+
+}  // namespace
 
 std::string make_conn_uid(uint64_t first_index, const FlowKey& key, core::Timestamp first_ts) {
   uint8_t buf[sizeof(FlowKey) + 16];
@@ -19,11 +37,12 @@ std::string make_conn_uid(uint64_t first_index, const FlowKey& key, core::Timest
   // 62^5 (which fits in 32 bits) and splits the remainder into digits.
   uint32_t limb[4] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), static_cast<uint32_t>(lo >> 32),
                       static_cast<uint32_t>(lo)};
-  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
   constexpr uint64_t k62to5 = 62ull * 62 * 62 * 62 * 62;  // 916,132,832
-  std::string uid(18, 'C');
-  int pos = 17;
-  while (pos >= 1) {
+  // Four rounds give 20 digits (d[19] the lowest); the uid keeps the lowest
+  // 17. Each round's remainder r < 62^5 is split as r = (a * 3844 + b) *
+  // 3844 + c with two digits per table lookup (kPairs), the top one alone.
+  char d[20];
+  for (int round = 0; round < 4; ++round) {
     uint64_t rem = 0;
     for (uint32_t& l : limb) {
       uint64_t cur = (rem << 32) | l;
@@ -31,12 +50,18 @@ std::string make_conn_uid(uint64_t first_index, const FlowKey& key, core::Timest
       rem = cur % k62to5;
     }
     auto r = static_cast<uint32_t>(rem);
-    for (int k = 0; k < 5 && pos >= 1; ++k, --pos) {
-      uid[static_cast<size_t>(pos)] = kDigits[r % 62];
-      r /= 62;
-    }
+    char* out = d + 15 - 5 * round;  // this round's five digits, most significant first
+    const uint32_t low = r % 3844;
+    r /= 3844;
+    const uint32_t mid = r % 3844;
+    out[0] = kDigits[r / 3844];
+    std::memcpy(out + 1, kPairs.data() + 2 * mid, 2);
+    std::memcpy(out + 3, kPairs.data() + 2 * low, 2);
   }
-  return uid;
+  char uid[18];
+  uid[0] = 'C';
+  std::memcpy(uid + 1, d + 3, 17);
+  return std::string(uid, sizeof uid);
 }
 
 }  // namespace trawl::flow

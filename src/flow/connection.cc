@@ -77,16 +77,6 @@ int64_t add_ns(int64_t t, int64_t d) {
 
 }  // namespace
 
-Transport transport_of(uint8_t ip_proto) {
-  switch (ip_proto) {
-    case decode::ip_proto::kTcp: return Transport::kTcp;
-    case decode::ip_proto::kUdp: return Transport::kUdp;
-    case decode::ip_proto::kIcmp:
-    case decode::ip_proto::kIcmpv6: return Transport::kIcmp;
-    default: return Transport::kOther;
-  }
-}
-
 PacketKey make_packet_key(const decode::DecodedPacket& pkt) {
   PacketKey pk;
   pk.transport = transport_of(pkt.ip_proto);
@@ -124,17 +114,6 @@ PacketKey make_packet_key(const decode::DecodedPacket& pkt) {
   pk.key.pad = 0;
   pk.src_side = src_first ? 0 : 1;
   return pk;
-}
-
-uint64_t hash_key(const FlowKey& key, const KeySeed& seed) {
-  // Independent multiplies of the five (seeded) key words, then one
-  // finalising mix: short dependency chains on the per-packet path.
-  uint64_t w[5];
-  std::memcpy(w, &key, sizeof w);
-  uint64_t h = ((w[0] + seed.s[0]) * 0x9e3779b97f4a7c15ull) ^ ((w[1] + seed.s[1]) * 0xc2b2ae3d27d4eb4full) ^
-               ((w[2] + seed.s[2]) * 0x165667b19e3779f9ull) ^ ((w[3] + seed.s[3]) * 0xff51afd7ed558ccdull) ^
-               ((w[4] + seed.s[4]) * 0xc4ceb9fe1a85ec53ull);
-  return core::mix64(h);
 }
 
 core::IpAddress key_address(const FlowKey& key, uint8_t side) {
@@ -302,7 +281,10 @@ namespace {
 
 // get_relative_seq: sequence number relative to the endpoint's initial one,
 // in a 64-bit space that follows wraparounds.
-uint64_t relative_seq(const Endpoint& e, uint32_t cur, uint32_t last, uint32_t wraps, bool* underflow) {
+// Always inlined: called twice per TCP packet, and the call cost as much as
+// the work.
+[[gnu::always_inline]] inline uint64_t relative_seq(const Endpoint& e, uint32_t cur, uint32_t last, uint32_t wraps,
+                                                    bool* underflow) {
   int32_t delta = seq_delta(cur, last);
   if (delta < 0) {
     if (wraps && cur > last) --wraps;
@@ -432,12 +414,6 @@ void Connection::tcp_packet(const decode::DecodedPacket& pkt, uint8_t side, core
   bool do_close = tcp_state_machine(side, is_orig, seq, len, f, t, cfg);
 
   if (do_close) tcp_connection_closed(side, cfg);
-}
-
-std::optional<uint32_t> Connection::tcp_isn(uint8_t side) const {
-  const Endpoint& e = ep_[side];
-  if (e.state == TcpState::kInactive && e.start_seq == 0 && e.last_seq == 0) return std::nullopt;
-  return static_cast<uint32_t>(e.start_seq);
 }
 
 void Connection::content_gap(uint8_t side, uint64_t bytes) {
@@ -772,13 +748,17 @@ ConnState Connection::conn_state() const {
   }
 }
 
-void Connection::to_record(ConnRecord& rec) const {
+void Connection::to_record(ConnRecord& rec, std::string* known_uid) const {
   const uint8_t o = orig_side_;
   const uint8_t r = orig_side_ ^ 1;
   rec.ts = start_;
   rec.last_ts = seen_last_;
   rec.first_index = first_index_;
-  rec.uid = make_conn_uid(first_index_, key_, start_);
+  if (known_uid != nullptr && !known_uid->empty()) {
+    rec.uid = std::move(*known_uid);
+  } else {
+    rec.uid = make_conn_uid(first_index_, key_, start_);
+  }
   rec.orig_h = key_address(key_, o);
   rec.resp_h = key_address(key_, r);
   rec.orig_p = key_.port[o];

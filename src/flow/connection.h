@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/hash.h"
 #include "core/ip_address.h"
 #include "core/timestamp.h"
 #include "decode/decoded_packet.h"
@@ -18,7 +19,16 @@ namespace trawl::flow {
 struct FlowConfig;
 
 enum class Transport : uint8_t { kTcp, kUdp, kIcmp, kOther };
-Transport transport_of(uint8_t ip_proto);
+// Inline: the flow table asks twice per packet.
+inline Transport transport_of(uint8_t ip_proto) {
+  switch (ip_proto) {
+    case decode::ip_proto::kTcp: return Transport::kTcp;
+    case decode::ip_proto::kUdp: return Transport::kUdp;
+    case decode::ip_proto::kIcmp:
+    case decode::ip_proto::kIcmpv6: return Transport::kIcmp;
+    default: return Transport::kOther;
+  }
+}
 
 // The connection key: two (address, port) sides in a fixed canonical order
 // (any total order will do; see less_side in connection.cc) so both
@@ -58,7 +68,16 @@ PacketKey make_packet_key(const decode::DecodedPacket& pkt);
 struct KeySeed {
   uint64_t s[5] = {0, 0, 0, 0, 0};
 };
-uint64_t hash_key(const FlowKey& key, const KeySeed& seed = {});
+// Inline (once per packet): independent multiplies of the five (seeded) key
+// words, then one finalising mix, so the dependency chains stay short.
+inline uint64_t hash_key(const FlowKey& key, const KeySeed& seed = {}) {
+  uint64_t w[5];
+  std::memcpy(w, &key, sizeof w);
+  uint64_t h = ((w[0] + seed.s[0]) * 0x9e3779b97f4a7c15ull) ^ ((w[1] + seed.s[1]) * 0xc2b2ae3d27d4eb4full) ^
+               ((w[2] + seed.s[2]) * 0x165667b19e3779f9ull) ^ ((w[3] + seed.s[3]) * 0xff51afd7ed558ccdull) ^
+               ((w[4] + seed.s[4]) * 0xc4ceb9fe1a85ec53ull);
+  return core::mix64(h);
+}
 core::IpAddress key_address(const FlowKey& key, uint8_t side);
 
 // Zeek's TCP_Endpoint states.
@@ -130,7 +149,9 @@ class Connection {
   void packet(const decode::DecodedPacket& pkt, uint8_t side, core::Timestamp t, const FlowConfig& cfg);
   // The timer that applies now and its absolute deadline (ns, kNever if none).
   TimerClass timer(const FlowConfig& cfg, int64_t& deadline) const;
-  void to_record(ConnRecord& rec) const;
+  // known_uid: this connection's uid if it was already made (it is moved
+  // into rec); otherwise to_record makes it.
+  void to_record(ConnRecord& rec, std::string* known_uid = nullptr) const;
 
   ConnState conn_state() const;
   const FlowKey& key() const { return key_; }
@@ -143,7 +164,11 @@ class Connection {
   core::Timestamp start_time() const { return start_; }
   // The sender's initial sequence number as far as the connection knows it
   // (its SYN, or one before its first packet, or what its peer acknowledged).
-  std::optional<uint32_t> tcp_isn(uint8_t side) const;
+  std::optional<uint32_t> tcp_isn(uint8_t side) const {
+    const Endpoint& e = ep_[side];
+    if (e.state == TcpState::kInactive && e.start_seq == 0 && e.last_seq == 0) return std::nullopt;
+    return static_cast<uint32_t>(e.start_seq);
+  }
   // The TCP reassembler reported `bytes` of key side `side` as missing:
   // counted in missed_bytes (with a 'G' history letter) while both sides are
   // established, as Zeek's TCP_Reassembler does.

@@ -197,6 +197,12 @@ struct FlowTable::Impl {
     int64_t deadline = kNever;
     auto cls = static_cast<uint8_t>(e.conn.timer(cfg, deadline));
     if (cls == e.list && deadline == e.deadline) return;
+    if (cls == e.list && e.next == kNil && deadline >= e.deadline) {
+      // Already last on its list and only later now: the list stays sorted
+      // (link_sorted would put it back in the same place).
+      e.deadline = deadline;
+      return;
+    }
     unlink(i);
     link_sorted(i, cls, deadline);
   }
@@ -211,7 +217,7 @@ struct FlowTable::Impl {
       e.app->close(e.conn.last_time());
       drain_gaps(e);
     }
-    e.conn.to_record(rec);
+    e.conn.to_record(rec, e.app ? &e.app->uid : nullptr);
     if (e.app) {
       e.app->finish(e.conn.last_time(), rec);
       e.app.reset();
@@ -306,6 +312,7 @@ struct FlowTable::Impl {
     if (!e.app) {
       if (pkt.payload_len == 0) return;
       std::unique_ptr<AppLayer> layer;
+      std::string uid;
       if (cfg.app) {
         ConnInfo info;
         const Connection& c = e.conn;
@@ -319,9 +326,11 @@ struct FlowTable::Impl {
         info.first_index = c.first_index();
         info.start = c.start_time();
         layer = cfg.app->create(info);
+        uid = std::move(info.uid);
       }
       if (!layer && tr == Transport::kUdp) return;  // UDP without analyzers needs nothing
       e.app = std::make_unique<AppStream>(std::move(layer), e.conn.orig_side(), budget, anomalies, cfg.reassembly);
+      e.app->uid = std::move(uid);  // the conn record reuses it
     }
     if (tr == Transport::kTcp) {
       e.app->tcp_packet(side, pkt, e.conn.tcp_isn(side), t);

@@ -1,5 +1,7 @@
 #include "analyzers/dns/dns_message.h"
 
+#include <array>
+#include <cstring>
 #include <string_view>
 
 namespace trawl::analyzers::dns {
@@ -38,6 +40,77 @@ void append_escaped(std::string& out, ByteView bytes, bool lower) {
   out.resize(static_cast<size_t>(w - out.data()));
 }
 
+// What append_escaped writes for each byte as one table lookup: the
+// character itself (lower-cased for kLowered), or 0 for a \xNN escape.
+constexpr std::array<char, 256> escape_table(bool lower) {
+  std::array<char, 256> t{};
+  for (int b = 0x20; b < 0x7f; ++b) {
+    t[static_cast<size_t>(b)] = static_cast<char>(lower && b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
+  }
+  return t;
+}
+constexpr std::array<char, 256> kAsIs = escape_table(false);
+constexpr std::array<char, 256> kLowered = escape_table(true);
+
+// The text of one name, built on the stack and copied out once: appending
+// label by label to a std::string cost a resize (with zero fill) and often
+// a reallocation per label. read_name's wire-length check bounds the text:
+// each label adds at most 4 bytes of text per wire byte (its length byte
+// pays for the dot), so 4 * kMaxNameWire always fits.
+class NameText {
+ public:
+  // Appends one label, dot-separated, escaped as append_escaped does.
+  void add_label(ByteView label, bool lower) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (len_ + 1 + 4 * label.size() > sizeof buf_) return;  // unreachable (see above); never write past buf_
+    if (len_ != 0) buf_[len_++] = '.';
+    const std::array<char, 256>& table = lower ? kLowered : kAsIs;
+    char* w = buf_ + len_;
+    for (uint8_t b : label) {
+      const char c = table[b];
+      if (c != 0) {
+        *w++ = c;
+      } else {
+        *w++ = '\\';
+        *w++ = 'x';
+        *w++ = kHex[b >> 4];
+        *w++ = kHex[b & 0x0f];
+      }
+    }
+    len_ = static_cast<size_t>(w - buf_);
+  }
+  // add_label(label, true) here and add_label(label, false) on `as_is` in
+  // one pass (question names are kept both ways).
+  void add_label_twice(ByteView label, NameText& as_is) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (len_ + 1 + 4 * label.size() > sizeof buf_ || as_is.len_ + 1 + 4 * label.size() > sizeof as_is.buf_) return;
+    if (len_ != 0) buf_[len_++] = '.';
+    if (as_is.len_ != 0) as_is.buf_[as_is.len_++] = '.';
+    char* w = buf_ + len_;
+    char* v = as_is.buf_ + as_is.len_;
+    for (uint8_t b : label) {
+      const char c = kAsIs[b];
+      if (c != 0) {
+        *w++ = kLowered[b];
+        *v++ = c;
+      } else {
+        const char esc[4] = {'\\', 'x', kHex[b >> 4], kHex[b & 0x0f]};
+        std::memcpy(w, esc, 4);
+        std::memcpy(v, esc, 4);
+        w += 4;
+        v += 4;
+      }
+    }
+    len_ = static_cast<size_t>(w - buf_);
+    as_is.len_ = static_cast<size_t>(v - as_is.buf_);
+  }
+  void copy_to(std::string& out) const { out.assign(buf_, len_); }
+
+ private:
+  char buf_[4 * kMaxNameWire];
+  size_t len_ = 0;
+};
+
 class Parser {
  public:
   Parser(ByteView msg, DnsMessage& out, core::Anomalies& anomalies, const DnsLimits& limits)
@@ -53,6 +126,8 @@ class Parser {
   // lead anywhere in the message, and the jump cap ends any cycle.
   // `original`, when given, receives the name without lower-casing.
   Step read_name(size_t& pos, size_t end, bool in_rdata, std::string& out, std::string* original = nullptr);
+  // read_name's work; out and original get what was read even on failure.
+  Step read_name_text(size_t& pos, size_t end, bool in_rdata, NameText& out, NameText* original);
   Step parse_question(Cursor& c, DnsQuestion& q);
   Step parse_record(Cursor& c, DnsRecord& rr, bool additional);
   void parse_rdata(DnsRecord& rr, size_t start, size_t end);
@@ -73,8 +148,15 @@ class Parser {
 };
 
 Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out, std::string* original) {
-  out.clear();
-  if (original) original->clear();
+  NameText text;
+  NameText original_text;
+  const Step s = read_name_text(pos, end, in_rdata, text, original ? &original_text : nullptr);
+  text.copy_to(out);
+  if (original) original_text.copy_to(*original);
+  return s;
+}
+
+Step Parser::read_name_text(size_t& pos, size_t end, bool in_rdata, NameText& out, NameText* original) {
   size_t p = pos;
   size_t limit = end;
   size_t resume = 0;
@@ -119,11 +201,10 @@ Step Parser::read_name(size_t& pos, size_t end, bool in_rdata, std::string& out,
     if (kind != 0) return name_error(kAnomBadLabelType);
     if (wire + len + 1 > kMaxNameWire) return name_error(kAnomNameTooLong);
     if (p + 1 + len > limit) return overrun();
-    if (!out.empty()) out += '.';
-    append_escaped(out, msg_.subspan(p + 1, len), true);
     if (original) {
-      if (!original->empty()) *original += '.';
-      append_escaped(*original, msg_.subspan(p + 1, len), false);
+      out.add_label_twice(msg_.subspan(p + 1, len), *original);
+    } else {
+      out.add_label(msg_.subspan(p + 1, len), true);
     }
     wire += size_t{len} + 1;
     p += size_t{len} + 1;

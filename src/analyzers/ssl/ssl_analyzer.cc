@@ -298,8 +298,7 @@ void SslAnalyzer::client_hello(const ClientHello& ch) {
   SslRecord& r = record();
   if (!saw_client_hello_) {
     r.client_version = ch.version;
-    r.ja3 = ja3(ch);
-    r.ja4 = ja4(ch);
+    client_fingerprints(ch, r.ja3, r.ja4);
   }
   saw_client_hello_ = true;
   if (ch.server_names > 0) {
@@ -331,8 +330,7 @@ void SslAnalyzer::server_hello(const ServerHello& sh) {
   if (sh.has_alpn) r.next_protocol = sh.alpn;
   if (sh.key_share_group) r.curve = *sh.key_share_group;
   if (!sh.hello_retry_request || r.ja3s.empty()) {
-    r.ja3s = ja3s(sh);
-    r.ja4s = ja4s(sh);
+    server_fingerprints(sh, r.ja3s, r.ja4s);
   }
   saw_server_hello_ = true;
 }

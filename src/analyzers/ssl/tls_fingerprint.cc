@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "analyzers/ssl/tls_names.h"
@@ -155,7 +158,93 @@ Ja4Parts ja4_parts(const ClientHello& ch, char transport) {
   return p;
 }
 
+// A bounded map from the serialised inputs of two fingerprints to them. When
+// full it starts over, so hostile ever-changing hellos cost one insert each
+// and memory stays at about kMaxEntries * (kMaxKey + the two strings).
+class FingerprintMemo {
+ public:
+  static constexpr size_t kMaxEntries = 1024;
+  static constexpr size_t kMaxKey = 1024;  // longer keys (odd, huge hellos) are computed, not kept
+
+  // The key buffer: the caller clears it and writes the inputs with put_*.
+  std::string key;
+
+  void put_u8(uint8_t v) { key.push_back(static_cast<char>(v)); }
+  void put_u16(uint16_t v) { append(&v, sizeof v); }
+  void put_bytes(std::string_view s) {
+    put_u32(static_cast<uint32_t>(s.size()));
+    key.append(s);
+  }
+  template <typename T>
+  void put_list(const std::vector<T>& v) {
+    put_u32(static_cast<uint32_t>(v.size()));
+    append(v.data(), v.size() * sizeof(T));
+  }
+
+  // Sets a and b from the memo entry of `key`, or from make(a, b) (then kept).
+  template <typename Make>
+  void get(std::string& a, std::string& b, Make&& make) {
+    if (key.size() > kMaxKey) {
+      make(a, b);
+      return;
+    }
+    auto it = map_.find(key);
+    if (it != map_.end()) {
+      a = it->second.first;
+      b = it->second.second;
+      return;
+    }
+    make(a, b);
+    if (map_.size() >= kMaxEntries) map_.clear();
+    map_.emplace(key, std::make_pair(a, b));
+  }
+
+ private:
+  void put_u32(uint32_t v) { append(&v, sizeof v); }
+  void append(const void* p, size_t n) { key.append(static_cast<const char*>(p), n); }
+
+  std::unordered_map<std::string, std::pair<std::string, std::string>> map_;
+};
+
 }  // namespace
+
+void client_fingerprints(const ClientHello& ch, std::string& ja3_out, std::string& ja4_out) {
+  thread_local FingerprintMemo memo;
+  // Every ClientHello field ja3() and ja4() read, each list with its length.
+  memo.key.clear();
+  memo.put_u8(ch.ssl2 ? 1 : 0);
+  memo.put_u16(ch.version);
+  memo.put_u8(ch.has_server_name ? 1 : 0);
+  memo.put_u8(ch.alpn.empty() ? 0 : 1);
+  memo.put_bytes(ch.alpn.empty() ? std::string_view() : std::string_view(ch.alpn.front()));
+  memo.put_list(ch.supported_versions);
+  memo.put_list(ch.ciphers);
+  memo.put_list(ch.extensions);
+  memo.put_list(ch.groups);
+  memo.put_list(ch.point_formats);
+  memo.put_list(ch.signature_algorithms);
+  memo.get(ja3_out, ja4_out, [&ch](std::string& a, std::string& b) {
+    a = ja3(ch);
+    b = ja4(ch);
+  });
+}
+
+void server_fingerprints(const ServerHello& sh, std::string& ja3s_out, std::string& ja4s_out) {
+  thread_local FingerprintMemo memo;
+  // Every ServerHello field ja3s() and ja4s() read.
+  memo.key.clear();
+  memo.put_u16(sh.version);
+  memo.put_u8(sh.selected_version ? 1 : 0);
+  memo.put_u16(sh.selected_version.value_or(0));
+  memo.put_u16(sh.cipher);
+  memo.put_u8(sh.has_alpn ? 1 : 0);
+  memo.put_bytes(sh.alpn);
+  memo.put_list(sh.extensions);
+  memo.get(ja3s_out, ja4s_out, [&sh](std::string& a, std::string& b) {
+    a = ja3s(sh);
+    b = ja4s(sh);
+  });
+}
 
 std::string md5_hex(std::string_view data) { return digest_hex(algorithms().md5, data.data(), data.size()); }
 

@@ -31,6 +31,15 @@ std::string ja4_raw(const ClientHello& ch, char transport = 't');
 // JA4S ("t120400_c030_4e8089b08790").
 std::string ja4s(const ServerHello& sh, char transport = 't');
 
+// The JA3 and JA4 ('t') of a ClientHello and the JA3S and JA4S ('t') of a
+// ServerHello, exactly as ja3()/ja4()/ja3s()/ja4s() give them, memoised per
+// thread: traffic repeats a few hellos (one per client library) over and
+// over, and building the strings and three digests costs about 30 k
+// instructions per hello. The memo key is every field those functions read,
+// so a hit returns what the direct computation would; memory is bounded.
+void client_fingerprints(const ClientHello& ch, std::string& ja3_out, std::string& ja4_out);
+void server_fingerprints(const ServerHello& sh, std::string& ja3s_out, std::string& ja4s_out);
+
 // JA4's two-character ALPN field for one protocol name ("h2", "h1", "00" ...).
 std::string ja4_alpn_chars(std::string_view alpn);
 

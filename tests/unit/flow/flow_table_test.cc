@@ -7,11 +7,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "core/hash.h"
+#include "flow/conn_uid.h"
 #include "flow/flow_test_util.h"
 
 namespace trawl::flow {
@@ -127,6 +130,33 @@ TEST(FlowTimers, ExpireEmitsInDeadlineOrder) {
   EXPECT_EQ(h.records[0].proto, 6);
   EXPECT_EQ(h.records[1].proto, 17);
   EXPECT_EQ(h.records[2].proto, 1);
+}
+
+TEST(FlowTimers, LastOnItsListMovesLaterInPlace) {
+  // A packet for the connection already last on its timer list only moves
+  // its deadline (no relink); for any other it relinks. Expiry must follow
+  // the deadlines either way.
+  Harness h;
+  h.send(udp_packet("10.0.0.1", 1001, "10.0.0.2", 9999, 1, 0.0));  // A: 60
+  h.send(udp_packet("10.0.0.1", 1002, "10.0.0.2", 9999, 1, 1.0));  // B: 61
+  h.send(udp_packet("10.0.0.1", 1001, "10.0.0.2", 9999, 1, 2.0));  // A relinked after B: 62
+  h.send(udp_packet("10.0.0.1", 1001, "10.0.0.2", 9999, 1, 3.0));  // A last: in place, 63
+  h.send(udp_packet("10.0.0.1", 1003, "10.0.0.2", 9999, 1, 3.5));  // C: 63.5
+  h.send(udp_packet("10.0.0.1", 1002, "10.0.0.2", 9999, 1, 4.0));  // B relinked: 64
+  h.send(udp_packet("10.0.0.1", 1002, "10.0.0.2", 9999, 1, 5.0));  // B last: in place, 65
+  h.table.expire(at(62.9));
+  EXPECT_TRUE(h.records.empty());
+  h.table.expire(at(63.0));
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].orig_p, 1001);
+  EXPECT_EQ(h.records[0].orig_pkts, 3u);
+  h.table.expire(at(64.9));
+  ASSERT_EQ(h.records.size(), 2u);
+  EXPECT_EQ(h.records[1].orig_p, 1003);
+  h.table.expire(at(65.0));
+  ASSERT_EQ(h.records.size(), 3u);
+  EXPECT_EQ(h.records[2].orig_p, 1002);
+  EXPECT_EQ(h.records[2].orig_pkts, 3u);
 }
 
 TEST(FlowTimers, TimestampsGoingBackwardsAreClamped) {
@@ -534,6 +564,42 @@ TEST(FlowRecord, UidIsDeterministic) {
   EXPECT_NE(a[0].uid, a[1].uid);
   auto c = run_sample(1000);  // same packets, other input positions
   EXPECT_NE(a[0].uid, c[0].uid);
+}
+
+// make_conn_uid as first written (one base-62 digit at a time), to pin the
+// table-driven version to it.
+std::string reference_uid(uint64_t first_index, const FlowKey& key, core::Timestamp first_ts) {
+  uint8_t buf[sizeof(FlowKey) + 16];
+  std::memcpy(buf, &key, sizeof key);
+  std::memcpy(buf + sizeof key, &first_index, 8);
+  std::memcpy(buf + sizeof key + 8, &first_ts.ns, 8);
+  uint64_t hi = core::hash_bytes(buf, sizeof buf, 0x5452415746554944ull);
+  uint64_t lo = core::hash_bytes(buf, sizeof buf, core::mix64(hi) ^ 0x2545f4914f6cdd1dull);
+  uint32_t limb[4] = {static_cast<uint32_t>(hi >> 32), static_cast<uint32_t>(hi), static_cast<uint32_t>(lo >> 32),
+                      static_cast<uint32_t>(lo)};
+  static constexpr char kDigits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  std::string uid(18, 'C');
+  for (size_t pos = 17; pos >= 1; --pos) {
+    uint64_t rem = 0;
+    for (uint32_t& l : limb) {
+      uint64_t cur = (rem << 32) | l;
+      l = static_cast<uint32_t>(cur / 62);
+      rem = cur % 62;
+    }
+    uid[pos] = kDigits[rem];
+  }
+  return uid;
+}
+
+TEST(FlowRecord, UidMatchesDigitByDigitReference) {
+  std::srand(7);
+  for (int i = 0; i < 2000; ++i) {
+    auto p = tcp_packet("10.0.0.1", static_cast<uint16_t>(std::rand()), "192.168.1.2",
+                        static_cast<uint16_t>(std::rand()), "S", 1, 0, 0, std::rand() / 1000.0);
+    const FlowKey key = make_packet_key(p).key;
+    const auto index = static_cast<uint64_t>(std::rand()) << (i % 40);
+    ASSERT_EQ(make_conn_uid(index, key, p.ts), reference_uid(index, key, p.ts)) << i;
+  }
 }
 
 TEST(FlowRecord, SymmetricHash) {

@@ -426,6 +426,42 @@ TEST(DnsMessage, OddBytesEscapedLikeZeek) {
   EXPECT_EQ(out.questions[0].name, "a\\x01\\xffb.com");
 }
 
+TEST(DnsMessage, QuestionNameLoweredAndOriginal) {
+  // The question keeps the name twice (lowered and as sent) in one pass; a
+  // record name (through a pointer) only lowered.
+  Msg m;
+  m.header(1, 0x8000, 1, 1, 0, 0).label(std::string("WwW\x7f")).label("Ex ample").label("COM").u8(0).u16(1).u16(1);
+  m.ptr(12).u16(1).u16(1).u32(0).u16(4).u32(0x01020304);
+  DnsMessage out;
+  core::Anomalies an;
+  ASSERT_EQ(parse(m, out, an), ParseResult::kOk);
+  EXPECT_EQ(out.questions[0].name, "www\\x7f.ex ample.com");
+  EXPECT_EQ(out.questions[0].original, "WwW\\x7f.Ex ample.COM");
+  ASSERT_EQ(out.answers.size(), 1u);
+  EXPECT_EQ(out.answers[0].name, "www\\x7f.ex ample.com");
+}
+
+TEST(DnsMessage, LongestNameAllEscaped) {
+  // 255 wire bytes of bytes that are all escaped: the most text a name can
+  // have (4 characters per byte), in both forms.
+  const std::string l63(63, '\xff');
+  const std::string l61(61, '\x01');
+  Msg m;
+  m.header(1, 0, 1, 0, 0, 0).label(l63).label(l63).label(l63).label(l61).u8(0).u16(1).u16(1);
+  DnsMessage out;
+  core::Anomalies an;
+  ASSERT_EQ(parse(m, out, an), ParseResult::kOk);
+  std::string want;
+  for (int i = 0; i < 3; ++i) {
+    for (int k = 0; k < 63; ++k) want += "\\xff";
+    want += '.';
+  }
+  for (int k = 0; k < 61; ++k) want += "\\x01";
+  EXPECT_EQ(want.size(), 4u * 250 + 3);
+  EXPECT_EQ(out.questions[0].name, want);
+  EXPECT_EQ(out.questions[0].original, want);
+}
+
 TEST(DnsMessage, RdataLengthMismatch) {
   Msg m;
   m.header(1, 0x8000, 0, 1, 0, 0).u8(0);

@@ -3,6 +3,10 @@
 // (FoxIO-LLC/ja4 technical_details/JA4.md and JA4S.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "analyzers/ssl/tls_fingerprint.h"
 #include "ssl_test_util.h"
 
@@ -161,6 +165,85 @@ TEST(Ja4s, FoxioSpecificationExample) {
   sh.has_alpn = true;
   sh.alpn = "h2";
   EXPECT_EQ(ja4s(sh).substr(0, 8), "t1304h2_");
+}
+
+// client_fingerprints/server_fingerprints memoise ja3/ja4 and ja3s/ja4s per
+// thread: every field those read must be part of the memo key, so hellos
+// differing in any one of them, asked in turns, still get their own values.
+TEST(Fingerprints, MemoMatchesDirectComputation) {
+  const ClientHello base = parse_ch(foxio_example());
+  std::vector<ClientHello> hellos(9, base);
+  hellos[1].alpn.front() = "http/1.1";
+  hellos[2].has_server_name = false;
+  hellos[3].signature_algorithms.clear();
+  hellos[4].groups.push_back(24);
+  hellos[5].point_formats = {0, 1};
+  hellos[6].supported_versions.clear();
+  hellos[7].version = 0x0301;
+  hellos[8].alpn.clear();
+  std::vector<std::string> seen;
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const ClientHello& ch : hellos) {
+      std::string j3;
+      std::string j4;
+      client_fingerprints(ch, j3, j4);
+      EXPECT_EQ(j3, ja3(ch));
+      EXPECT_EQ(j4, ja4(ch));
+      if (pass == 0) seen.push_back(j3 + " " + j4);
+    }
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(std::unique(seen.begin(), seen.end()), seen.end());  // every variant has its own pair
+
+  ClientHello ssl2 = base;
+  ssl2.ssl2 = true;
+  std::string j3 = "x";
+  std::string j4 = "x";
+  client_fingerprints(ssl2, j3, j4);
+  EXPECT_EQ(j3, "");
+  EXPECT_EQ(j4, "");
+
+  ServerHello sh;
+  sh.version = 0x0303;
+  sh.cipher = 0xc030;
+  sh.extensions = {0x0005, 0x0017, 0xff01, 0x0000};
+  std::vector<ServerHello> servers(5, sh);
+  servers[1].selected_version = 0x0304;
+  servers[2].has_alpn = true;
+  servers[2].alpn = "h2";
+  servers[3].cipher = 0x1301;
+  servers[4].extensions.pop_back();
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const ServerHello& s : servers) {
+      std::string a;
+      std::string b;
+      server_fingerprints(s, a, b);
+      EXPECT_EQ(a, ja3s(s));
+      EXPECT_EQ(b, ja4s(s));
+    }
+  }
+}
+
+TEST(Fingerprints, MemoBoundsAndHugeHellos) {
+  // More distinct hellos than the memo keeps (it starts over when full), then
+  // one too large to be kept at all: all still computed exactly.
+  ClientHello ch = parse_ch(foxio_example());
+  for (uint16_t i = 0; i < 1100; ++i) {
+    ch.ciphers.back() = i;
+    std::string j3;
+    std::string j4;
+    client_fingerprints(ch, j3, j4);
+    ASSERT_EQ(j3, ja3(ch));
+    ASSERT_EQ(j4, ja4(ch));
+  }
+  ch.ciphers.assign(5000, 0x1301);
+  for (int pass = 0; pass < 2; ++pass) {
+    std::string j3;
+    std::string j4;
+    client_fingerprints(ch, j3, j4);
+    EXPECT_EQ(j3, ja3(ch));
+    EXPECT_EQ(j4, ja4(ch));
+  }
 }
 
 TEST(Digests, KnownVectors) {
