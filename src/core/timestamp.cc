@@ -1,32 +1,78 @@
 #include "core/timestamp.h"
 
-#include <charconv>
+#include <cstring>
 #include <ctime>
 
 namespace trawl::core {
 
 namespace {
-std::string format_micros(int64_t ns) {
+// "00" to "99": two digits per division when writing numbers.
+struct Pairs {
+  char v[200] = {};
+  constexpr Pairs() {
+    for (int i = 0; i < 100; ++i) {
+      v[2 * i] = static_cast<char>('0' + i / 10);
+      v[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+constexpr Pairs kPairs;
+}  // namespace
+
+char* write_micros(char* p, int64_t ns) {
   // Round to the nearest microsecond, then print integer parts so the result
   // never depends on floating-point formatting.
   bool neg = ns < 0;
   uint64_t mag = neg ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
   uint64_t us = (mag + 500) / 1000;
-  char buf[48];
-  char* p = buf;
   if (neg) *p++ = '-';
-  p = std::to_chars(p, buf + 30, us / 1000000).ptr;
-  *p++ = '.';
-  uint64_t frac = us % 1000000;
-  for (int i = 5; i >= 0; --i) {
-    p[i] = static_cast<char>('0' + frac % 10);
-    frac /= 10;
+  // Whole seconds (at most 10 digits: INT64_MAX ns is 9223372036 s). Epoch
+  // times have 10 digits: the top one or two, then a fixed run of eight;
+  // smaller values are counted, then written from the back two at a time.
+  uint64_t sec = us / 1000000;
+  auto frac = static_cast<uint32_t>(us - sec * 1000000);
+  if (sec >= 100000000) {
+    auto top = static_cast<uint32_t>(sec / 100000000);
+    auto low = static_cast<uint32_t>(sec - uint64_t{top} * 100000000);
+    if (top >= 10) {
+      std::memcpy(p, kPairs.v + 2 * top, 2);
+      p += 2;
+    } else {
+      *p++ = static_cast<char>('0' + top);
+    }
+    uint32_t hi = low / 10000, lo = low % 10000;
+    std::memcpy(p, kPairs.v + 2 * (hi / 100), 2);
+    std::memcpy(p + 2, kPairs.v + 2 * (hi % 100), 2);
+    std::memcpy(p + 4, kPairs.v + 2 * (lo / 100), 2);
+    std::memcpy(p + 6, kPairs.v + 2 * (lo % 100), 2);
+    p += 8;
+  } else {
+    auto v = static_cast<uint32_t>(sec);
+    size_t digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : v < 100000 ? 5 : v < 1000000 ? 6 : v < 10000000 ? 7 : 8;
+    char* q = p + digits;
+    p = q;
+    while (v >= 100) {
+      q -= 2;
+      std::memcpy(q, kPairs.v + 2 * (v % 100), 2);
+      v /= 100;
+    }
+    if (v >= 10) {
+      std::memcpy(q - 2, kPairs.v + 2 * v, 2);
+    } else {
+      q[-1] = static_cast<char>('0' + v);
+    }
   }
-  return std::string(buf, static_cast<size_t>(p + 6 - buf));
+  *p++ = '.';
+  std::memcpy(p, kPairs.v + 2 * (frac / 10000), 2);
+  std::memcpy(p + 2, kPairs.v + 2 * (frac / 100 % 100), 2);
+  std::memcpy(p + 4, kPairs.v + 2 * (frac % 100), 2);
+  return p + 6;
 }
-}  // namespace
 
-std::string format_epoch_micros(Timestamp t) { return format_micros(t.ns); }
+std::string format_epoch_micros(Timestamp t) {
+  char buf[kMicrosTextMax];
+  return std::string(buf, write_micros(buf, t.ns));
+}
 
 std::string format_utc_seconds(Timestamp t) {
   std::time_t s = static_cast<std::time_t>(t.sec());
@@ -36,6 +82,10 @@ std::string format_utc_seconds(Timestamp t) {
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
   return buf;
 }
-std::string format_duration_micros(int64_t ns) { return format_micros(ns); }
+
+std::string format_duration_micros(int64_t ns) {
+  char buf[kMicrosTextMax];
+  return std::string(buf, write_micros(buf, ns));
+}
 
 }  // namespace trawl::core

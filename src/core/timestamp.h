@@ -2,8 +2,9 @@
 // clocks are packet time; the wall clock is never used for records.
 #pragma once
 
-#include <cstdint>
 #include <climits>
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace trawl::core {
@@ -35,6 +36,12 @@ constexpr int64_t kNsPerSec = 1000000000;
 
 // "1320279566.452687": seconds with exactly six decimals, as Zeek's JSON logs.
 std::string format_epoch_micros(Timestamp t);
+// The same text for a time or a duration in ns, written at p without a
+// std::string (the record writers call it for every line; the text is longer
+// than the small-string buffer, so format_* allocate). p needs room for
+// kMicrosTextMax bytes; returns the end of the text.
+inline constexpr size_t kMicrosTextMax = 24;  // "-9223372036.854776" is 18
+char* write_micros(char* p, int64_t ns);
 // Duration in seconds with six decimals.
 std::string format_duration_micros(int64_t ns);
 // "2024-03-12 09:00:05": UTC, whole seconds, for terminal summaries.

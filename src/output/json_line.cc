@@ -1,10 +1,15 @@
 #include "output/json_line.h"
 
-#include <charconv>
+#include <bit>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace trawl::output {
 
 namespace {
+
 // Length of the valid UTF-8 sequence at s[i], or 0 if invalid.
 size_t utf8_sequence(std::string_view s, size_t i) {
   auto c = static_cast<uint8_t>(s[i]);
@@ -25,9 +30,7 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
   return n;
 }
-}  // namespace
 
-namespace {
 // Bytes that go out as they are: printable ASCII other than '"' and '\\'.
 struct PlainTable {
   bool v[256] = {};
@@ -36,61 +39,359 @@ struct PlainTable {
   }
 };
 constexpr PlainTable kPlain;
-inline bool plain(uint8_t c) { return kPlain.v[c]; }
-}  // namespace
 
-void append_json_string(std::string& out, std::string_view s) {
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+
+// Non-zero when one of the eight bytes of w is not plain (below 0x20, '"',
+// '\\', 0x7f or above). Eight bytes per test instead of one table look-up per
+// byte: most values are plain ASCII. A byte below 0x20 borrows in w - 0x20..,
+// 0x7f and up carry into their top bit in w + 0x01.. (0xff, which wraps, is
+// caught by the subtraction); '"' and '\\' are zero bytes after the xor. The
+// borrows and carries only mark bytes of higher significance than a truly
+// special byte, so zero is exact and, on a little-endian machine, so is the
+// lowest marked byte.
+inline uint64_t special_bytes(uint64_t w) {
+  uint64_t out_of_range = (w - kOnes * 0x20) | (w + kOnes);
+  uint64_t q = w ^ (kOnes * '"');
+  uint64_t b = w ^ (kOnes * '\\');
+  uint64_t quote = (q - kOnes) & ~q;
+  uint64_t backslash = (b - kOnes) & ~b;
+  return (out_of_range | quote | backslash) & kHighs;
+}
+
+// The up to seven bytes left at the end of a string, padded with plain
+// bytes to a whole block (built in memory order, so it works on any byte
+// order; fixed-size copies instead of a memcpy call).
+inline uint64_t tail_block(const char* s, size_t n) {
+  char t[8];
+  const uint64_t pad = kOnes * 'a';
+  std::memcpy(t, &pad, 8);
+  char* d = t;
+  if (n & 4) {
+    std::memcpy(d, s, 4);
+    d += 4;
+    s += 4;
+  }
+  if (n & 2) {
+    std::memcpy(d, s, 2);
+    d += 2;
+    s += 2;
+  }
+  if (n & 1) *d = *s;
+  uint64_t w;
+  std::memcpy(&w, t, 8);
+  return w;
+}
+
+// Escapes s from i on, writing at out and advancing it, while at least
+// kStepRoom bytes remain before end; returns the new i (s.size() when done).
+// One step writes at most 21 bytes: a block's plain prefix (up to 15) and a
+// 6-byte \u00XX escape, or a 16-byte block store.
+constexpr size_t kStepRoom = 22;
+[[gnu::always_inline]] inline size_t escape_some(std::string_view s, size_t i, char*& out, const char* end) {
   static const char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t i = 0;
-  while (i < s.size()) {
-    // Runs of plain bytes are appended in one go (most values are all plain).
-    size_t run = i;
-    while (run < s.size() && plain(static_cast<uint8_t>(s[run]))) ++run;
-    if (run > i) {
-      out.append(s.data() + i, run - i);
-      i = run;
-      if (i == s.size()) break;
+  const char* d = s.data();
+  const size_t n = s.size();
+  char* p = out;
+  const char* last = end - kStepRoom;  // p <= last: room for any one step
+  while (i < n && p <= last) {
+    // Blocks are stored whole; only their plain prefix is kept. k: offset of
+    // the first byte that is not plain, once found.
+    bool found = false;
+    size_t k = 0;
+#if defined(__SSE2__)
+    // Sixteen bytes per test where SSE2 is there (every x86-64): a signed
+    // compare with 0x20 catches both the control bytes and those >= 0x80.
+    const __m128i space = _mm_set1_epi8(0x20);
+    const __m128i del = _mm_set1_epi8(0x7f);
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i backslash = _mm_set1_epi8('\\');
+    while (n - i >= 16 && p <= last) {
+      __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(d + i));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v);
+      __m128i bad = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
+      auto mask = static_cast<unsigned>(_mm_movemask_epi8(bad));
+      if (mask != 0) {
+        k = static_cast<size_t>(std::countr_zero(mask));
+        found = true;
+        break;
+      }
+      p += 16;
+      i += 16;
     }
-    auto c = static_cast<uint8_t>(s[i]);
+#endif
+    uint64_t w;
+    uint64_t special = 0;
+    if (!found) {
+      while (n - i >= 8 && p <= last) {
+        std::memcpy(&w, d + i, 8);
+        std::memcpy(p, &w, 8);
+        special = special_bytes(w);
+        if (special != 0) break;
+        p += 8;
+        i += 8;
+      }
+    }
+    if (!found && special == 0) {
+      if (i == n || p > last) break;
+      // The tail: padded with plain bytes, so a marked byte is a real one.
+      size_t take = n - i;
+      w = tail_block(d + i, take);
+      std::memcpy(p, &w, 8);
+      special = special_bytes(w);
+      if (special == 0) {
+        p += take;
+        i = n;
+        break;
+      }
+    }
+    if (!found) {
+      // Other byte orders handle the block below a byte at a time (k = 0).
+      if constexpr (std::endian::native == std::endian::little) {
+        k = static_cast<size_t>(std::countr_zero(special) / 8);
+      }
+    }
+    p += k;
+    i += k;
+    auto c = static_cast<uint8_t>(d[i]);
+    if (kPlain.v[c]) {
+      *p++ = static_cast<char>(c);
+      ++i;
+      continue;
+    }
     switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
+      case '"': std::memcpy(p, "\\\"", 2); p += 2; ++i; continue;
+      case '\\': std::memcpy(p, "\\\\", 2); p += 2; ++i; continue;
+      case '\n': std::memcpy(p, "\\n", 2); p += 2; ++i; continue;
+      case '\r': std::memcpy(p, "\\r", 2); p += 2; ++i; continue;
+      case '\t': std::memcpy(p, "\\t", 2); p += 2; ++i; continue;
       default: break;
     }
-    size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0;
-    if (n > 0) {
-      out.append(s.substr(i, n));
-      i += n;
+    size_t len = c >= 0x80 ? utf8_sequence(s, i) : 0;
+    if (len > 0) {
+      std::memcpy(p, d + i, len);
+      p += len;
+      i += len;
       continue;
     }
     // Control character or a byte that is not valid UTF-8: escape the byte
     // value (Zeek writes such bytes as \xNN inside the string; JSON needs \u).
-    out += "\\u00";
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 15]);
+    std::memcpy(p, "\\u00", 4);
+    p[4] = kHex[c >> 4];
+    p[5] = kHex[c & 15];
+    p += 6;
     ++i;
   }
-  out.push_back('"');
+  out = p;
+  return i;
 }
 
-JsonLine& JsonLine::u64(std::string_view key, uint64_t value) {
-  key_(key);
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
-  return *this;
+// "00" to "99", for writing two digits per division.
+struct Pairs {
+  char v[200] = {};
+  constexpr Pairs() {
+    for (int i = 0; i < 100; ++i) {
+      v[2 * i] = static_cast<char>('0' + i / 10);
+      v[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+constexpr Pairs kPairs;
+
+constexpr uint64_t kPow10[20] = {1ull,
+                                 10ull,
+                                 100ull,
+                                 1000ull,
+                                 10000ull,
+                                 100000ull,
+                                 1000000ull,
+                                 10000000ull,
+                                 100000000ull,
+                                 1000000000ull,
+                                 10000000000ull,
+                                 100000000000ull,
+                                 1000000000000ull,
+                                 10000000000000ull,
+                                 100000000000000ull,
+                                 1000000000000000ull,
+                                 10000000000000000ull,
+                                 100000000000000000ull,
+                                 1000000000000000000ull,
+                                 10000000000000000000ull};
+
+// Decimal text of 0-255 in the first three bytes, its length in the fourth,
+// so an IPv4 octet is one 4-byte copy.
+struct Octets {
+  char v[256][4] = {};
+  constexpr Octets() {
+    for (int i = 0; i < 256; ++i) {
+      int n = 0;
+      if (i >= 100) v[i][n++] = static_cast<char>('0' + i / 100);
+      if (i >= 10) v[i][n++] = static_cast<char>('0' + i / 10 % 10);
+      v[i][n++] = static_cast<char>('0' + i % 10);
+      v[i][3] = static_cast<char>(n);
+    }
+  }
+};
+constexpr Octets kOctets;
+
+}  // namespace
+
+char* write_u64(char* p, uint64_t v) {
+  if (v < 10) {
+    *p = static_cast<char>('0' + v);
+    return p + 1;
+  }
+  // Digit count from the bit width (1233/4096 ~ log10(2)), corrected by one
+  // comparison; then two digits per step from the back.
+  auto t = static_cast<size_t>((static_cast<unsigned>(std::bit_width(v)) * 1233u) >> 12);
+  size_t digits = t + (v >= kPow10[t] ? 1 : 0);
+  char* end = p + digits;
+  char* q = end;
+  while (v >= 100) {
+    auto r = static_cast<size_t>(v % 100);
+    v /= 100;
+    q -= 2;
+    std::memcpy(q, kPairs.v + 2 * r, 2);
+  }
+  if (v >= 10) {
+    std::memcpy(q - 2, kPairs.v + 2 * v, 2);
+  } else {
+    q[-1] = static_cast<char>('0' + v);
+  }
+  return end;
 }
 
-JsonLine& JsonLine::i64(std::string_view key, int64_t value) {
-  key_(key);
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, value);
-  out_.append(buf, r.ptr);
-  return *this;
+char* write_i64(char* p, int64_t v) {
+  if (v >= 0) return write_u64(p, static_cast<uint64_t>(v));
+  *p++ = '-';
+  return write_u64(p, static_cast<uint64_t>(-(v + 1)) + 1);
+}
+
+namespace {
+
+// Dotted quad; writes up to 4 bytes past the returned end (callers have
+// kIpJsonMax bytes of room): each octet is one 4-byte copy from the table.
+char* write_ipv4(char* p, const uint8_t* b) {
+  for (size_t i = 0; i < 4; ++i) {
+    const char* o = kOctets.v[b[i]];
+    std::memcpy(p, o, 4);
+    p += o[3];
+    *p++ = '.';
+  }
+  return p - 1;  // without the last dot
+}
+
+// inet_ntop's IPv6 text, byte for byte (glibc's rules: the first longest run
+// of two or more zero words becomes "::"; "::a.b.c.d" and "::ffff:a.b.c.d"
+// for IPv4-compatible and -mapped addresses; hex words without leading
+// zeros). inet_ntop costs about 5,000 instructions per address.
+char* write_ipv6(char* p, const uint8_t* b) {
+  static const char kHex[] = "0123456789abcdef";
+  unsigned words[8];
+  for (size_t i = 0; i < 8; ++i) words[i] = unsigned{b[2 * i]} << 8 | b[2 * i + 1];
+  int best = -1, best_len = 0, cur = -1, cur_len = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (words[i] == 0) {
+      if (cur == -1) {
+        cur = i;
+        cur_len = 1;
+      } else {
+        ++cur_len;
+      }
+    } else if (cur != -1) {
+      if (best == -1 || cur_len > best_len) {
+        best = cur;
+        best_len = cur_len;
+      }
+      cur = -1;
+    }
+  }
+  if (cur != -1 && (best == -1 || cur_len > best_len)) {
+    best = cur;
+    best_len = cur_len;
+  }
+  if (best != -1 && best_len < 2) best = -1;
+  for (int i = 0; i < 8; ++i) {
+    if (best != -1 && i >= best && i < best + best_len) {
+      if (i == best) *p++ = ':';
+      continue;
+    }
+    if (i != 0) *p++ = ':';
+    if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && words[5] == 0xffff))) {
+      return write_ipv4(p, b + 12);
+    }
+    unsigned w = words[i];
+    if (w >= 0x1000) *p++ = kHex[w >> 12];
+    if (w >= 0x100) *p++ = kHex[(w >> 8) & 15];
+    if (w >= 0x10) *p++ = kHex[(w >> 4) & 15];
+    *p++ = kHex[w & 15];
+  }
+  if (best != -1 && best + best_len == 8) *p++ = ':';
+  return p;
+}
+
+}  // namespace
+
+char* write_ip_json(char* p, const core::IpAddress& a) {
+  *p++ = '"';
+  p = a.is_v4() ? write_ipv4(p, a.bytes().data() + 12) : write_ipv6(p, a.bytes().data());
+  *p++ = '"';
+  return p;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  // Escaped into a stack buffer, appended once per buffer (once for most values).
+  char buf[512];
+  char* p = buf;
+  *p++ = '"';
+  size_t i = 0;
+  for (;;) {
+    i = escape_some(s, i, p, buf + sizeof buf - 1);  // one byte kept for the quote
+    if (i == s.size()) break;
+    out.append(buf, static_cast<size_t>(p - buf));
+    p = buf;
+  }
+  *p++ = '"';
+  out.append(buf, static_cast<size_t>(p - buf));
+}
+
+void JsonLine::flush_() {
+  out_.append(buf_, static_cast<size_t>(p_ - buf_));
+  p_ = buf_;
+}
+
+void JsonLine::string_body_(std::string_view s) {
+  char* p = p_;
+  size_t i = 0;
+  for (;;) {
+    i = escape_some(s, i, p, buf_ + kBuf - 1);  // one byte kept for the quote
+    if (i == s.size()) break;
+    p_ = p;
+    flush_();
+    p = p_;
+  }
+  *p++ = '"';
+  p_ = p;
+}
+
+char* JsonLine::long_key_(std::string_view key, size_t value_room) {
+  (void)value_room;  // the emptied buffer holds any value_room callers pass
+  flush_();
+  if (!first_) out_.push_back(',');
+  first_ = false;
+  out_.push_back('"');
+  out_ += key;
+  out_ += "\":";
+  return p_;
+}
+
+JsonLine& JsonLine::str_list(std::string_view key, std::span<const std::string> values) {
+  begin_array(key);
+  for (const std::string& v : values) add_str(v);
+  return end_array();
 }
 
 }  // namespace trawl::output

@@ -16,20 +16,33 @@ std::string format_mac(const std::array<uint8_t, 6>& mac) {
   return s;
 }
 
+namespace {
+// The text of format_mac without a std::string.
+std::string_view mac_text(const std::array<uint8_t, 6>& mac, char (&buf)[17]) {
+  static const char kHex[] = "0123456789abcdef";
+  for (size_t i = 0; i < 6; ++i) {
+    buf[3 * i] = kHex[mac[i] >> 4];
+    buf[3 * i + 1] = kHex[mac[i] & 15];
+    if (i != 5) buf[3 * i + 2] = ':';
+  }
+  return {buf, sizeof buf};
+}
+}  // namespace
+
 void append_conn_json(const flow::ConnRecord& r, std::string& out) {
-  JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(r.ts))
+  JsonLine j(out, JsonLine::Flush::kAtEnd);
+  j.ts("ts", r.ts)
       .str("uid", r.uid)
-      .str("id.orig_h", r.orig_h.to_string())
+      .ip("id.orig_h", r.orig_h)
       .u64("id.orig_p", r.orig_p)
-      .str("id.resp_h", r.resp_h.to_string())
+      .ip("id.resp_h", r.resp_h)
       .u64("id.resp_p", r.resp_p)
       .str("proto", flow::proto_name(r.proto));
   if (!r.service.empty()) j.str("service", r.service);
   // As Zeek: duration and the payload byte counts only when the connection
   // lasted longer than zero (single-packet connections leave them out).
   if (r.has_duration) {
-    j.raw("duration", core::format_duration_micros(r.duration_ns))
+    j.micros("duration", r.duration_ns)
         .u64("orig_bytes", r.orig_bytes)
         .u64("resp_bytes", r.resp_bytes);
   }
@@ -47,16 +60,17 @@ void append_conn_json(const flow::ConnRecord& r, std::string& out) {
 }
 
 void append_arp_json(const ArpRecord& r, std::string& out) {
-  JsonLine j(out);
+  JsonLine j(out, JsonLine::Flush::kAtEnd);
   const char* op = r.op == 1 ? "request" : r.op == 2 ? "reply" : "other";
-  j.raw("ts", core::format_epoch_micros(r.ts))
+  char src[17], sender[17], target[17];
+  j.ts("ts", r.ts)
       .str("op", op)
       .u64("opcode", r.op)
-      .str("src_mac", format_mac(r.src_mac))
-      .str("sender_mac", format_mac(r.sender_mac))
-      .str("sender_ip", r.sender_ip.to_string())
-      .str("target_mac", format_mac(r.target_mac))
-      .str("target_ip", r.target_ip.to_string());
+      .str("src_mac", mac_text(r.src_mac, src))
+      .str("sender_mac", mac_text(r.sender_mac, sender))
+      .ip("sender_ip", r.sender_ip)
+      .str("target_mac", mac_text(r.target_mac, target))
+      .ip("target_ip", r.target_ip);
   if (r.has_vlan) j.u64("vlan", r.vlan);
   j.end();
 }

@@ -25,12 +25,12 @@ void AuthRecord::set_conn(const ConnInfo& c) {
 }
 
 void AuthRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", client.to_string())
+      .ip("id.orig_h", client)
       .u64("id.orig_p", client_port)
-      .str("id.resp_h", server.to_string())
+      .ip("id.resp_h", server)
       .u64("id.resp_p", server_port)
       .str("proto", proto);
   if (!method.empty()) j.str("method", method);

@@ -5,12 +5,12 @@
 namespace trawl::analyzers::ftp {
 
 void FtpRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p)
       .str("user", user);
   if (password) j.str("password", *password);
@@ -23,8 +23,8 @@ void FtpRecord::write_json(std::string& out) const {
   }
   if (data_channel) {
     j.boolean("data_channel.passive", data_channel->passive)
-        .str("data_channel.orig_h", data_channel->orig_h.to_string())
-        .str("data_channel.resp_h", data_channel->resp_h.to_string())
+        .ip("data_channel.orig_h", data_channel->orig_h)
+        .ip("data_channel.resp_h", data_channel->resp_h)
         .u64("data_channel.resp_p", data_channel->resp_p);
   }
   j.end();

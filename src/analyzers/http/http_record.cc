@@ -4,31 +4,6 @@
 
 namespace trawl::analyzers::http {
 
-namespace {
-
-void append_array(std::string& out, const std::string* items, size_t n) {
-  out.push_back('[');
-  for (size_t i = 0; i < n; ++i) {
-    if (i) out.push_back(',');
-    output::append_json_string(out, items[i]);
-  }
-  out.push_back(']');
-}
-
-std::string array(const std::vector<std::string>& v) {
-  std::string s;
-  append_array(s, v.data(), v.size());
-  return s;
-}
-
-std::string array(const std::string& one) {
-  std::string s;
-  append_array(s, &one, 1);
-  return s;
-}
-
-}  // namespace
-
 void HttpRecord::set_conn(const ConnInfo& c) {
   uid = c.uid;
   orig_h = c.orig_h;
@@ -38,12 +13,12 @@ void HttpRecord::set_conn(const ConnInfo& c) {
 }
 
 void HttpRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p)
       .u64("trans_depth", trans_depth);
   if (method) j.str("method", *method);
@@ -61,10 +36,10 @@ void HttpRecord::write_json(std::string& out) const {
   j.raw("tags", "[]");
   if (username) j.str("username", *username);
   if (password) j.str("password", *password);
-  if (!proxied.empty()) j.raw("proxied", array(proxied));
-  if (orig_mime_type) j.raw("orig_mime_types", array(*orig_mime_type));
-  if (resp_mime_type) j.raw("resp_mime_types", array(*resp_mime_type));
-  if (!post_fields.empty()) j.raw("post_fields", array(post_fields));
+  if (!proxied.empty()) j.str_list("proxied", proxied);
+  if (orig_mime_type) j.str_list("orig_mime_types", std::span(&*orig_mime_type, 1));
+  if (resp_mime_type) j.str_list("resp_mime_types", std::span(&*resp_mime_type, 1));
+  if (!post_fields.empty()) j.str_list("post_fields", post_fields);
   if (resp_location) j.str("resp_location", *resp_location);
   j.end();
 }

@@ -4,27 +4,13 @@
 
 namespace trawl::analyzers::rdp {
 
-namespace {
-
-std::string json_array(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
-
-}  // namespace
-
 void RdpRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p);
   auto opt = [&j](std::string_view key, const std::optional<std::string>& v) {
     if (v) j.str(key, *v);
@@ -32,8 +18,8 @@ void RdpRecord::write_json(std::string& out) const {
   opt("cookie", cookie);
   opt("result", result);
   opt("security_protocol", security_protocol);
-  if (requested_protocols) j.raw("requested_protocols", json_array(*requested_protocols));
-  if (client_channels) j.raw("client_channels", json_array(*client_channels));
+  if (requested_protocols) j.str_list("requested_protocols", *requested_protocols);
+  if (client_channels) j.str_list("client_channels", *client_channels);
   opt("keyboard_layout", keyboard_layout);
   opt("client_build", client_build);
   opt("client_name", client_name);

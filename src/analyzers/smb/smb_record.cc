@@ -35,26 +35,13 @@ void SmbRecord::set_conn(const ConnInfo& c) {
   resp_p = c.resp_p;
 }
 
-namespace {
-
-void str_array(std::string& json, const std::vector<std::string>& v) {
-  json.push_back('[');
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i) json.push_back(',');
-    output::append_json_string(json, v[i]);
-  }
-  json.push_back(']');
-}
-
-}  // namespace
-
 void SmbRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p)
       .str("version", smb_version_name(version))
       .str("command", command_name);
@@ -77,15 +64,11 @@ void SmbRecord::write_json(std::string& out) const {
     j.str("status_code", code);
     if (dos_error) j.boolean("dos_error", true);
   }
-  if (rtt_ns >= 0) j.raw("rtt", core::format_duration_micros(rtt_ns));
+  if (rtt_ns >= 0) j.micros("rtt", rtt_ns);
   if (has_message_id) j.u64("message_id", message_id);
   if (unmatched_response) j.boolean("unmatched_response", true);
   if (has_pid_high) j.u64("pid_high", pid_high);
-  if (!dialects.empty()) {
-    std::string arr;
-    str_array(arr, dialects);
-    j.raw("dialects", arr);
-  }
+  if (!dialects.empty()) j.str_list("dialects", dialects);
   if (!dialect.empty()) j.str("dialect", dialect);
   if (!auth_mech.empty()) j.str("auth_mech", auth_mech);
   if (has_user) j.str("username", username);

@@ -5,12 +5,12 @@
 namespace trawl::analyzers::ssh {
 
 void SshRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p);
   if (version) j.u64("version", *version);
   if (auth_success) j.boolean("auth_success", *auth_success);

@@ -5,20 +5,6 @@
 
 namespace trawl::analyzers::ssl {
 
-namespace {
-
-std::string string_array(const std::vector<std::string>& v) {
-  std::string out = "[";
-  for (size_t i = 0; i < v.size(); ++i) {
-    if (i != 0) out.push_back(',');
-    output::append_json_string(out, v[i]);
-  }
-  out.push_back(']');
-  return out;
-}
-
-}  // namespace
-
 void SslRecord::set_conn(const ConnInfo& c) {
   uid = c.uid;
   orig_h = c.orig_h;
@@ -28,12 +14,12 @@ void SslRecord::set_conn(const ConnInfo& c) {
 }
 
 void SslRecord::write_json(std::string& out) const {
-  output::JsonLine j(out);
-  j.raw("ts", core::format_epoch_micros(ts))
+  output::JsonLine j(out, output::JsonLine::Flush::kAtEnd);
+  j.ts("ts", ts)
       .str("uid", uid)
-      .str("id.orig_h", orig_h.to_string())
+      .ip("id.orig_h", orig_h)
       .u64("id.orig_p", orig_p)
-      .str("id.resp_h", resp_h.to_string())
+      .ip("id.resp_h", resp_h)
       .u64("id.resp_p", resp_p);
   if (version) j.str("version", version_name(*version));
   if (cipher) j.str("cipher", cipher_name(*cipher));
@@ -44,8 +30,8 @@ void SslRecord::write_json(std::string& out) const {
   if (next_protocol) j.str("next_protocol", *next_protocol);
   j.boolean("established", established).str("ssl_history", ssl_history);
   if (has_certificates) {
-    j.raw("cert_chain_fps", string_array(cert_chain_fps));
-    j.raw("client_cert_chain_fps", string_array(client_cert_chain_fps));
+    j.str_list("cert_chain_fps", cert_chain_fps);
+    j.str_list("client_cert_chain_fps", client_cert_chain_fps);
   }
   if (subject) j.str("subject", *subject);
   if (issuer) j.str("issuer", *issuer);
@@ -59,7 +45,7 @@ void SslRecord::write_json(std::string& out) const {
   if (!ja4s.empty()) j.str("ja4s", ja4s);
   if (not_valid_before) j.i64("not_valid_before", *not_valid_before);
   if (not_valid_after) j.i64("not_valid_after", *not_valid_after);
-  if (!san_dns.empty()) j.raw("san_dns", string_array(san_dns));
+  if (!san_dns.empty()) j.str_list("san_dns", san_dns);
   j.end();
 }
 
