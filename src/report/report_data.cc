@@ -1,19 +1,22 @@
-// ReportBuilder: per-record work is one pass over a flat JSON line (no
-// allocation for fields it does not keep) and a few hash probes; the JSON
-// document is built only once, at the end.
+// ReportBuilder: per-record work is the fields of a typed record, or one pass
+// over a flat JSON line (no allocation for fields it does not keep), and a few
+// hash probes; the JSON document is built only once, at the end.
 #include "report/report_data.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
-#include <queue>
 #include <unordered_map>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "core/hash.h"
 #include "core/utf8.h"
+#include "output/json_line.h"
 
 namespace trawl::report {
 namespace {
@@ -196,6 +199,466 @@ uint64_t to_u64(std::string_view raw) {
   return r.ec == std::errc() ? v : 0;
 }
 
+// Bytes output::append_json_string writes as they are (printable ASCII but
+// '"' and '\\'): a string of only these is its own JSON text.
+bool all_plain(std::string_view s) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+struct IpHash {
+  size_t operator()(const core::IpAddress& a) const {
+    return static_cast<size_t>(core::hash_bytes(a.bytes().data(), 16, a.is_v4() ? 4 : 6));
+  }
+};
+struct IpPairHash {
+  size_t operator()(const std::pair<core::IpAddress, core::IpAddress>& p) const {
+    return IpHash()(p.first) * 31 + IpHash()(p.second);
+  }
+};
+
+// Writes JSON text exactly as Json::dump(-1, ' ', false, replace) writes the
+// same values, for the page's largest parts (hosts, connections): written
+// straight from the state, they skip a document of maps (an allocation per
+// member) and its serialisation, most of the page's cost.
+class JsonOut {
+ public:
+  explicit JsonOut(std::string& out) : o_(out) {}
+  void raw(char c) { o_.push_back(c); }
+  void raw(std::string_view s) { o_ += s; }
+  void key(std::string_view k) {  // `"k":` after a comma when not first
+    if (!first_) o_.push_back(',');
+    first_ = false;
+    str(k);
+    o_.push_back(':');
+  }
+  // A key that is a plain literal (no escaping): one append.
+  void key_literal(std::string_view k) {
+    char buf[40];
+    size_t n = 0;
+    if (k.size() + 4 > sizeof buf) {
+      key(k);
+      return;
+    }
+    if (!first_) buf[n++] = ',';
+    first_ = false;
+    buf[n++] = '"';
+    std::memcpy(buf + n, k.data(), k.size());
+    n += k.size();
+    buf[n++] = '"';
+    buf[n++] = ':';
+    o_.append(buf, n);
+  }
+  void begin(char c) {
+    o_.push_back(c);
+    first_ = true;
+  }
+  void end(char c) {
+    o_.push_back(c);
+    first_ = false;
+  }
+  void item() {  // before an array element
+    if (!first_) o_.push_back(',');
+    first_ = false;
+  }
+  void u64(uint64_t v) {
+    char buf[24];
+    o_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+  // nlohmann's own float formatting (Grisu2, "%g"-like, ".0" on integers).
+  void dbl(double v) {
+    if (!std::isfinite(v)) {
+      o_ += "null";
+      return;
+    }
+    char buf[64];
+    o_.append(buf, nlohmann::detail::to_chars(buf, buf + sizeof buf, v));
+  }
+  // As nlohmann escapes (ensure_ascii off): '"', '\\', \b \f \n \r \t, other
+  // controls as \u00xx, the rest as it is. Text that is not valid UTF-8 is
+  // left to nlohmann itself (its replacement rules).
+  void str(std::string_view s) {
+    size_t start = o_.size();
+    o_.push_back('"');
+    size_t i = 0;
+    bool checked = false;  // the rest of the text from the first non-ASCII byte is valid UTF-8
+    while (i < s.size()) {
+      size_t run = i;
+      while (run < s.size() && kClass[static_cast<unsigned char>(s[run])] == 0) ++run;
+      o_.append(s.data() + i, run - i);
+      i = run;
+      if (i == s.size()) break;
+      auto c = static_cast<unsigned char>(s[i++]);
+      if (c >= 0x80) {
+        if (!checked && !valid_utf8(s.substr(i - 1))) {
+          o_.resize(start);
+          o_ += Json(std::string(s)).dump(-1, ' ', false, Json::error_handler_t::replace);
+          return;
+        }
+        checked = true;
+        o_.push_back(static_cast<char>(c));
+        continue;
+      }
+      switch (c) {
+        case '"': o_ += "\\\""; break;
+        case '\\': o_ += "\\\\"; break;
+        case '\b': o_ += "\\b"; break;
+        case '\f': o_ += "\\f"; break;
+        case '\n': o_ += "\\n"; break;
+        case '\r': o_ += "\\r"; break;
+        case '\t': o_ += "\\t"; break;
+        default: {
+          static const char kHex[] = "0123456789abcdef";
+          o_ += "\\u00";
+          o_.push_back(kHex[c >> 4]);
+          o_.push_back(kHex[c & 15]);
+        }
+      }
+    }
+    o_.push_back('"');
+  }
+
+ private:
+  // 0: written as it is; 1: escaped; 2: part of a multi-byte character.
+  static constexpr auto kClass = [] {
+    std::array<uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c)
+      t[static_cast<size_t>(c)] = static_cast<uint8_t>(c < 0x20 || c == '"' || c == '\\' ? 1 : c >= 0x80 ? 2 : 0);
+    return t;
+  }();
+  // Well-formed UTF-8 (no overlong forms, surrogates or code points past
+  // U+10FFFF): what nlohmann's decoder accepts.
+  static bool valid_utf8(std::string_view s) {
+    size_t i = 0;
+    while (i < s.size()) {
+      auto c = static_cast<unsigned char>(s[i]);
+      if (c < 0x80) {
+        ++i;
+        continue;
+      }
+      size_t n;
+      uint32_t cp, min;
+      if ((c & 0xe0) == 0xc0) {
+        n = 2, cp = c & 0x1fu, min = 0x80;
+      } else if ((c & 0xf0) == 0xe0) {
+        n = 3, cp = c & 0x0fu, min = 0x800;
+      } else if ((c & 0xf8) == 0xf0) {
+        n = 4, cp = c & 0x07u, min = 0x10000;
+      } else {
+        return false;
+      }
+      if (i + n > s.size()) return false;
+      for (size_t k = 1; k < n; ++k) {
+        auto b = static_cast<unsigned char>(s[i + k]);
+        if ((b & 0xc0) != 0x80) return false;
+        cp = (cp << 6) | (b & 0x3fu);
+      }
+      if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+      i += n;
+    }
+    return true;
+  }
+
+  std::string& o_;
+  bool first_ = true;
+};
+
+// The text Json::parse(line) then dump(-1, ' ', false, replace) gives for one
+// finding, made in one pass without the document (parsing and re-writing the
+// findings was most of what is left of the page's cost): members sorted by
+// key, strings decoded and escaped again, numbers re-written as nlohmann
+// writes them. Follows nlohmann's grammar strictly and gives up (false) on
+// anything it does not reproduce exactly: malformed text, duplicate keys,
+// numbers out of range, deep nesting. The caller then asks nlohmann.
+class Canon {
+ public:
+  // The finding's members the page reads (decoded; set when of the type read).
+  struct Top {
+    std::string id, severity, src;
+    bool has_src = false;
+    std::vector<std::string> dst;
+  };
+
+  static bool finding(std::string_view in, std::string& out, Top& top) {
+    Canon c(in);
+    c.ws();
+    if (c.i_ >= in.size() || in[c.i_] != '{') return false;
+    if (!c.object(out, 0, &top)) return false;
+    c.ws();
+    return c.i_ == in.size();
+  }
+
+ private:
+  explicit Canon(std::string_view in) : in_(in) {}
+
+  static constexpr int kMaxDepth = 32;
+
+  static bool plain_byte(char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  }
+
+  void ws() {
+    while (i_ < in_.size() && (in_[i_] == ' ' || in_[i_] == '\t' || in_[i_] == '\n' || in_[i_] == '\r')) ++i_;
+  }
+
+  bool value(std::string& out, int depth, std::vector<std::string>* strings) {
+    if (i_ >= in_.size() || depth > kMaxDepth) return false;
+    char c = in_[i_];
+    if (c == '{') return object(out, depth, nullptr);
+    if (c == '[') return array(out, depth, strings);
+    if (c == '"') return string_out(out);
+    if (c == '-' || (c >= '0' && c <= '9')) return number(out);
+    for (std::string_view lit : {"true", "false", "null"}) {
+      if (in_.substr(i_, lit.size()) == lit) {
+        i_ += lit.size();
+        out += lit;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // `top`: the finding itself (depth 0), whose members the page reads.
+  bool object(std::string& out, int depth, Top* top) {
+    ++i_;  // '{'
+    std::vector<std::pair<std::string, std::string>> members;
+    ws();
+    if (i_ < in_.size() && in_[i_] == '}') {
+      ++i_;
+      out += "{}";
+      return true;
+    }
+    while (true) {
+      ws();
+      if (i_ >= in_.size() || in_[i_] != '"') return false;
+      std::pair<std::string, std::string> m;
+      if (!string(m.first)) return false;
+      ws();
+      if (i_ >= in_.size() || in_[i_] != ':') return false;
+      ++i_;
+      ws();
+      bool is_string = i_ < in_.size() && in_[i_] == '"';
+      bool is_array = i_ < in_.size() && in_[i_] == '[';
+      std::vector<std::string> dst;
+      bool want_dst = top && is_array && m.first == "dst";
+      if (top && is_string && (m.first == "id" || m.first == "severity" || m.first == "src")) {
+        std::string s;
+        if (!string(s)) return false;
+        JsonOut(m.second).str(s);
+        (m.first == "id" ? top->id : m.first == "severity" ? top->severity : top->src) = s;
+        if (m.first == "src") top->has_src = true;
+      } else if (!value(m.second, depth + 1, want_dst ? &dst : nullptr)) {
+        return false;
+      }
+      if (want_dst) top->dst = std::move(dst);
+      members.push_back(std::move(m));
+      ws();
+      if (i_ >= in_.size()) return false;
+      if (in_[i_] == '}') break;
+      if (in_[i_] != ',') return false;
+      ++i_;
+    }
+    ++i_;
+    std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (size_t k = 1; k < members.size(); ++k)
+      if (members[k].first == members[k - 1].first) return false;  // nlohmann keeps the last: not reproduced
+    JsonOut w(out);
+    w.begin('{');
+    for (const auto& [k, v] : members) {
+      w.key(k);
+      w.raw(v);
+    }
+    w.end('}');
+    return true;
+  }
+
+  // `strings`: collects the array's string elements (a finding's "dst").
+  bool array(std::string& out, int depth, std::vector<std::string>* strings) {
+    ++i_;  // '['
+    ws();
+    out.push_back('[');
+    if (i_ < in_.size() && in_[i_] == ']') {
+      ++i_;
+      out.push_back(']');
+      return true;
+    }
+    bool first = true;
+    while (true) {
+      ws();
+      if (!first) out.push_back(',');
+      first = false;
+      if (strings && i_ < in_.size() && in_[i_] == '"') {
+        std::string s;
+        if (!string(s)) return false;
+        JsonOut(out).str(s);
+        strings->push_back(std::move(s));
+      } else if (!value(out, depth + 1, nullptr)) {
+        return false;
+      }
+      ws();
+      if (i_ >= in_.size()) return false;
+      if (in_[i_] == ']') break;
+      if (in_[i_] != ',') return false;
+      ++i_;
+    }
+    ++i_;
+    out.push_back(']');
+    return true;
+  }
+
+  // A string value written to `out`: plain bytes only (the common case) are
+  // their own canonical text; anything else is decoded and written again.
+  bool string_out(std::string& out) {
+    size_t j = i_ + 1;
+    while (j < in_.size() && plain_byte(in_[j])) ++j;
+    if (j < in_.size() && in_[j] == '"') {
+      out.append(in_.data() + i_, j + 1 - i_);
+      i_ = j + 1;
+      return true;
+    }
+    std::string s;
+    if (!string(s)) return false;
+    JsonOut(out).str(s);
+    return true;
+  }
+
+  bool hex4(uint32_t& cp) {
+    if (i_ + 4 > in_.size()) return false;
+    cp = 0;
+    for (size_t k = 0; k < 4; ++k) {
+      int d = hex_digit(in_[i_ + k]);
+      if (d < 0) return false;
+      cp = cp * 16 + static_cast<uint32_t>(d);
+    }
+    i_ += 4;
+    return true;
+  }
+
+  // The decoded bytes of the string at in_[i_] == '"', as nlohmann's lexer
+  // reads them: raw controls, malformed UTF-8 and lone surrogates are errors.
+  bool string(std::string& s) {
+    ++i_;
+    while (i_ < in_.size()) {
+      size_t run = i_;
+      while (run < in_.size() && plain_byte(in_[run])) ++run;
+      s.append(in_.data() + i_, run - i_);
+      i_ = run;
+      if (i_ >= in_.size()) return false;
+      auto c = static_cast<unsigned char>(in_[i_]);
+      if (c == '"') {
+        ++i_;
+        return true;
+      }
+      if (c == '\\') {
+        if (++i_ >= in_.size()) return false;
+        char e = in_[i_++];
+        switch (e) {
+          case '"': s.push_back('"'); break;
+          case '\\': s.push_back('\\'); break;
+          case '/': s.push_back('/'); break;
+          case 'b': s.push_back('\b'); break;
+          case 'f': s.push_back('\f'); break;
+          case 'n': s.push_back('\n'); break;
+          case 'r': s.push_back('\r'); break;
+          case 't': s.push_back('\t'); break;
+          case 'u': {
+            uint32_t cp;
+            if (!hex4(cp)) return false;
+            if (cp >= 0xDC00 && cp <= 0xDFFF) return false;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+              uint32_t lo;
+              if (i_ + 2 > in_.size() || in_[i_] != '\\' || in_[i_ + 1] != 'u') return false;
+              i_ += 2;
+              if (!hex4(lo) || lo < 0xDC00 || lo > 0xDFFF) return false;
+              cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            }
+            core::append_utf8(s, cp);
+            break;
+          }
+          default: return false;
+        }
+        continue;
+      }
+      if (c < 0x20) return false;
+      if (c < 0x80) {  // 0x7f
+        s.push_back(static_cast<char>(c));
+        ++i_;
+        continue;
+      }
+      size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+      if (n == 0 || i_ + n > in_.size()) return false;
+      uint32_t cp = c & (0xffu >> (n + 1));
+      for (size_t k = 1; k < n; ++k) {
+        auto b = static_cast<unsigned char>(in_[i_ + k]);
+        if ((b & 0xc0) != 0x80) return false;
+        cp = (cp << 6) | (b & 0x3fu);
+      }
+      static constexpr uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+      if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+      s.append(in_.data() + i_, n);
+      i_ += n;
+    }
+    return false;
+  }
+
+  // JSON's number grammar; integers as nlohmann keeps them (uint64, int64),
+  // anything with a fraction or exponent as a double.
+  bool number(std::string& out) {
+    size_t start = i_;
+    auto digit = [&](size_t k) { return k < in_.size() && in_[k] >= '0' && in_[k] <= '9'; };
+    bool neg = in_[i_] == '-';
+    if (neg) ++i_;
+    if (!digit(i_)) return false;
+    if (in_[i_] == '0') {
+      ++i_;
+    } else {
+      while (digit(i_)) ++i_;
+    }
+    bool is_float = false;
+    if (i_ < in_.size() && in_[i_] == '.') {
+      is_float = true;
+      ++i_;
+      if (!digit(i_)) return false;
+      while (digit(i_)) ++i_;
+    }
+    if (i_ < in_.size() && (in_[i_] == 'e' || in_[i_] == 'E')) {
+      is_float = true;
+      ++i_;
+      if (i_ < in_.size() && (in_[i_] == '+' || in_[i_] == '-')) ++i_;
+      if (!digit(i_)) return false;
+      while (digit(i_)) ++i_;
+    }
+    const char* b = in_.data() + start;
+    const char* e = in_.data() + i_;
+    JsonOut w(out);
+    if (is_float) {
+      double v = 0;
+      auto r = std::from_chars(b, e, v);
+      if (r.ec != std::errc() || r.ptr != e || !std::isfinite(v)) return false;
+      w.dbl(v);
+    } else if (neg) {
+      int64_t v = 0;
+      auto r = std::from_chars(b, e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
+      char buf[24];
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+    } else {
+      uint64_t v = 0;
+      auto r = std::from_chars(b, e, v);
+      if (r.ec != std::errc() || r.ptr != e) return false;
+      w.u64(v);
+    }
+    return true;
+  }
+
+  std::string_view in_;
+  size_t i_ = 0;
+};
+
 // ---- Bounded counters -----------------------------------------------------
 
 // Lookups by string_view: the hot path finds keys without building strings.
@@ -249,7 +712,9 @@ struct SmallCounter {
 
   void add(std::string_view key, uint64_t n) {
     for (auto& [k, c] : items) {
-      if (k == key) {
+      // Size and last byte first: the names here (addresses, "tcp/443 ssl")
+      // mostly differ there, so most items cost no memcmp call.
+      if (k.size() == key.size() && (key.empty() || k.back() == key.back()) && k == key) {
         c += n;
         return;
       }
@@ -261,15 +726,31 @@ struct SmallCounter {
     }
   }
 
-  Json to_json() const {
-    auto v = items;
-    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
+  // [[name, count], ...] by count (descending) then name, then ["(others)", n].
+  void write(JsonOut& w) const {
+    std::vector<const std::pair<std::string, uint64_t>*> v;
+    v.reserve(items.size());
+    for (const auto& kv : items) v.push_back(&kv);
+    std::sort(v.begin(), v.end(), [](const auto* a, const auto* b) {
+      return a->second != b->second ? a->second > b->second : a->first < b->first;
     });
-    Json out = Json::array();
-    for (auto& [k, c] : v) out.push_back(Json::array({k, c}));
-    if (other) out.push_back(Json::array({"(others)", other}));
-    return out;
+    w.begin('[');
+    for (const auto* kv : v) {
+      w.item();
+      w.begin('[');
+      w.item();
+      w.str(kv->first);
+      w.item();
+      w.u64(kv->second);
+      w.end(']');
+    }
+    if (other) {
+      w.item();
+      w.raw("[\"(others)\",");
+      w.u64(other);
+      w.raw(']');
+    }
+    w.end(']');
   }
 };
 
@@ -366,26 +847,43 @@ std::string utc(double t) {
 // ---- The builder ------------------------------------------------------------
 
 struct ReportBuilder::State {
+  using HostNode = std::pair<const std::string, Host>;
+
   ReportLimits lim;
   uint64_t bad = 0;
   std::map<std::string, uint64_t, std::less<>> per_log;  // records per log (few logs), but conn
+  uint64_t* last_log_count = nullptr;                    // the entry of the last log seen
+  std::string_view last_log;                             // its name (the map's key)
   uint64_t conn_lines = 0;
 
   double first = 0, last = 0;
   uint64_t conns = 0, bytes = 0, pkts = 0;
   SvMap<Host> hosts;
   uint64_t hosts_untracked = 0;  // host mentions past the cap
+  // Typed records find their hosts by address: no text made, no string
+  // hashed. Holds tracked hosts only (so it has the hosts' cap); map nodes
+  // never move and hosts are never erased.
+  std::unordered_map<core::IpAddress, HostNode*, IpHash> host_by_ip;
   SvMap<Pair> pairs;
   uint64_t pairs_untracked = 0;
   size_t times_total = 0;
   bool pairs_closed = false;
-  std::priority_queue<ConnRow, std::vector<ConnRow>, ConnRowLess> big;
+  // Tracked pairs by addresses (typed conns), emptied when pairs are pruned.
+  std::unordered_map<std::pair<core::IpAddress, core::IpAddress>, Pair*, IpPairHash> pair_by_ip;
+  // The largest connections: a heap of indexes into `rows` (smallest on top),
+  // run exactly as std::priority_queue<ConnRow, ..., ConnRowLess> would run on
+  // the rows themselves, but moving 4-byte indexes; a row that leaves gives
+  // its slot (and its strings' buffers) to the one that enters.
+  std::vector<ConnRow> rows;
+  std::vector<uint32_t> big;
   struct Service {
     uint64_t conns = 0, bytes = 0;
   };
   SvMap<Service> services;      // "tcp/443 ssl"
   uint64_t services_other = 0;
   std::string scratch_[8];      // decoded fields of the current record, and keys
+  std::string escaped_;         // a typed string as its line has it
+  std::string orig_text_, resp_text_;  // texts of untracked typed addresses
   CappedCounter states;
 
   // Timeline: buckets of `width` seconds from `base`; the width doubles when
@@ -393,6 +891,9 @@ struct ReportBuilder::State {
   double base = -1;
   int64_t width = 1;
   std::map<int64_t, Bucket> buckets;
+  // The last bucket used: records come in time order, mostly to the same one.
+  int64_t last_idx = 0;
+  Bucket* last_bucket = nullptr;
 
   // DNS
   uint64_t dns = 0;
@@ -417,15 +918,62 @@ struct ReportBuilder::State {
     return out;
   }
 
-  Host* host(std::string_view ip) {
+  // A typed record's string as field() gives it from the record's line:
+  // escaped as the line writes it, then decoded (into scratch_[slot]; for
+  // the text field() would return as it is, decode gives the same bytes).
+  // Plain text within the cap is its own escape: one pass and no copy.
+  std::string_view shown(std::string_view s, int slot) {
+    if (s.size() <= lim.max_string && all_plain(s)) return s;
+    escaped_.clear();
+    output::append_json_string(escaped_, s);
+    auto& out = scratch_[slot];
+    out = decode(std::string_view(escaped_).substr(1, escaped_.size() - 2), lim.max_string);
+    return out;
+  }
+
+  // Counts a record of `log` (not conn); false when the log is not counted
+  // (a hostile list of log names): the record is then skipped.
+  bool count_log(std::string_view log) {
+    if (last_log_count && log == last_log) {
+      ++*last_log_count;
+      return true;
+    }
+    auto it = per_log.find(log);
+    if (it == per_log.end()) {
+      if (per_log.size() >= 64) return false;  // logs are a fixed few; a hostile name list is not
+      it = per_log.emplace(std::string(log), 0).first;
+    }
+    ++it->second;
+    last_log = it->first;
+    last_log_count = &it->second;
+    return true;
+  }
+
+  HostNode* host_node(std::string_view ip) {
     if (ip.empty()) return nullptr;
     auto it = hosts.find(ip);
-    if (it != hosts.end()) return &it->second;
+    if (it != hosts.end()) return &*it;
     if (hosts.size() >= lim.max_hosts_tracked) {
       ++hosts_untracked;
       return nullptr;
     }
-    return &hosts.emplace(std::string(ip), Host{}).first->second;
+    return &*hosts.emplace(std::string(ip), Host{}).first;
+  }
+  Host* host(std::string_view ip) {
+    HostNode* n = host_node(ip);
+    return n ? &n->second : nullptr;
+  }
+  // The same for an address: the host its text names.
+  HostNode* host_node(const core::IpAddress& ip) {
+    auto it = host_by_ip.find(ip);
+    if (it != host_by_ip.end()) return it->second;
+    HostNode* n = host_node(std::string_view(ip.to_string()));
+    if (n) host_by_ip.emplace(ip, n);
+    return n;
+  }
+  Host* host(const core::IpAddress& ip) {
+    HostNode* n = host_node(ip);
+    return n ? &n->second : nullptr;
   }
 
   void touch(Host& h, double t) {
@@ -437,10 +985,12 @@ struct ReportBuilder::State {
     if (t <= 0) return;
     if (base < 0) base = std::floor(t);
     auto idx = static_cast<int64_t>(std::floor((t - base) / static_cast<double>(width)));
-    auto& bk = buckets[idx];
-    bk.conns += c;
-    bk.bytes += b;
-    bk.records += r;
+    Bucket* bk = last_bucket && idx == last_idx ? last_bucket : &buckets[idx];
+    last_idx = idx;
+    last_bucket = bk;
+    bk->conns += c;
+    bk->bytes += b;
+    bk->records += r;
     if (buckets.size() > 4096) {  // coarsen: merge pairs of buckets
       std::map<int64_t, Bucket> merged;
       for (auto& [k, v] : buckets) {
@@ -452,10 +1002,21 @@ struct ReportBuilder::State {
       }
       buckets.swap(merged);
       width *= 2;
+      last_bucket = nullptr;
     }
   }
 
-  void pair_add(std::string_view a, std::string_view b, double t, uint64_t bytes_) {
+  void pair_count(Pair& p, double t, uint64_t bytes_) {
+    ++p.conns;
+    p.bytes += bytes_;
+    if (p.times.size() < lim.max_times_per_pair && times_total < lim.max_times_total) {
+      p.times.push_back(t);
+      ++times_total;
+    }
+  }
+
+  // The pair a>b, added when there is room; nullptr when it is not tracked.
+  Pair* pair_find(std::string_view a, std::string_view b) {
     std::string& key = scratch_[7];
     key.assign(a);
     key += '>';
@@ -465,17 +1026,28 @@ struct ReportBuilder::State {
       if (pairs.size() >= lim.max_pairs_tracked) prune_pairs();
       if (pairs.size() >= lim.max_pairs_tracked) {
         ++pairs_untracked;
-        return;
+        return nullptr;
       }
       it = pairs.emplace(key, Pair{}).first;
     }
-    Pair& p = it->second;
-    ++p.conns;
-    p.bytes += bytes_;
-    if (p.times.size() < lim.max_times_per_pair && times_total < lim.max_times_total) {
-      p.times.push_back(t);
-      ++times_total;
+    return &it->second;
+  }
+
+  void pair_add(std::string_view a, std::string_view b, double t, uint64_t bytes_) {
+    if (Pair* p = pair_find(a, b)) pair_count(*p, t, bytes_);
+  }
+
+  void pair_add(const core::IpAddress& a, const core::IpAddress& b, std::string_view at, std::string_view bt,
+                double t, uint64_t bytes_) {
+    auto key = std::make_pair(a, b);
+    auto it = pair_by_ip.find(key);
+    Pair* p = it != pair_by_ip.end() ? it->second : nullptr;
+    if (!p) {
+      p = pair_find(at, bt);
+      if (!p) return;
+      pair_by_ip.emplace(key, p);
     }
+    pair_count(*p, t, bytes_);
   }
 
   // Full: drop the pairs that can be neither a beacon nor a top talker yet
@@ -484,6 +1056,7 @@ struct ReportBuilder::State {
   void prune_pairs() {
     if (pairs_closed) return;
     pairs_closed = true;
+    pair_by_ip.clear();  // its pointers may go
     for (auto it = pairs.begin(); it != pairs.end();) {
       if (it->second.conns <= 2 && it->second.bytes < (1u << 20)) {
         times_total -= it->second.times.size();
@@ -543,8 +1116,7 @@ struct ReportBuilder::State {
   void on_conn(const ConnFields& c) {
     double ts = c.ts, duration = c.duration;
     uint64_t orig_p = c.orig_p, resp_p = c.resp_p, orig_bytes = c.orig_bytes, resp_bytes = c.resp_bytes;
-    std::string_view uid = c.uid, orig_h = c.orig_h, resp_h = c.resp_h, proto = c.proto, service = c.service,
-                     state = c.state;
+    std::string_view uid = c.uid, proto = c.proto, service = c.service, state = c.state;
     uint64_t orig_pkts = c.orig_pkts, resp_pkts = c.resp_pkts;
     uint64_t total = orig_bytes + resp_bytes;
     ++conns;
@@ -565,16 +1137,27 @@ struct ReportBuilder::State {
       svc += ' ';
       svc += service;
     }
-    if (Host* h = host(orig_h)) {
+    // Both hosts are looked up (in this order: it decides who is tracked at
+    // the cap) before either is updated; the texts come from the tracked
+    // hosts' keys, or are made for an untracked typed address.
+    HostNode* on = c.orig_ip ? host_node(*c.orig_ip) : host_node(c.orig_h);
+    std::string_view orig_h = c.orig_h;
+    if (c.orig_ip) orig_h = on ? std::string_view(on->first) : std::string_view(orig_text_ = c.orig_ip->to_string());
+    if (on) {
+      Host* h = &on->second;
       ++h->conns_out;
       h->bytes_out += orig_bytes;
       h->bytes_in += resp_bytes;
       if (conn_failed(state)) ++h->failed_out;
       touch(*h, ts);
       h->services_out.add(svc, 1);
-      h->peers_out.add(resp_h, total);
     }
-    if (Host* h = host(resp_h)) {
+    HostNode* rn = c.resp_ip ? host_node(*c.resp_ip) : host_node(c.resp_h);
+    std::string_view resp_h = c.resp_h;
+    if (c.resp_ip) resp_h = rn ? std::string_view(rn->first) : std::string_view(resp_text_ = c.resp_ip->to_string());
+    if (on) on->second.peers_out.add(resp_h, total);
+    if (rn) {
+      Host* h = &rn->second;
       ++h->conns_in;
       h->bytes_in += orig_bytes;
       h->bytes_out += resp_bytes;
@@ -591,13 +1174,30 @@ struct ReportBuilder::State {
       ++services_other;
     }
     states.add(state, 64);
-    pair_add(orig_h, resp_h, ts, total);
+    if (c.orig_ip && c.resp_ip) {
+      pair_add(*c.orig_ip, *c.resp_ip, orig_h, resp_h, ts, total);
+    } else {
+      pair_add(orig_h, resp_h, ts, total);
+    }
 
     // The largest connections: strings are copied only for a row that enters.
-    if (big.size() >= lim.max_conns_shown &&
-        (total < big.top().bytes || (total == big.top().bytes && uid <= big.top().uid)))
-      return;
-    ConnRow r;
+    if (lim.max_conns_shown == 0) return;
+    ConnRowLess less;
+    auto heap_less = [&](uint32_t x, uint32_t y) { return less(rows[x], rows[y]); };
+    if (big.size() >= lim.max_conns_shown) {
+      const ConnRow& top = rows[big.front()];
+      if (total < top.bytes || (total == top.bytes && uid <= top.uid)) return;
+    }
+    uint32_t slot;
+    if (big.size() >= lim.max_conns_shown) {
+      std::pop_heap(big.begin(), big.end(), heap_less);
+      slot = big.back();
+      big.pop_back();
+    } else {
+      slot = static_cast<uint32_t>(rows.size());
+      rows.emplace_back();
+    }
+    ConnRow& r = rows[slot];
     r.ts = ts;
     r.duration = duration;
     r.bytes = total;
@@ -611,8 +1211,8 @@ struct ReportBuilder::State {
     r.proto = proto;
     r.service = service;
     r.state = state;
-    if (big.size() >= lim.max_conns_shown) big.pop();
-    big.push(std::move(r));
+    big.push_back(slot);
+    std::push_heap(big.begin(), big.end(), heap_less);
   }
 
   void on_dns(std::string_view json) {
@@ -629,10 +1229,14 @@ struct ReportBuilder::State {
       ++bad;
       return;
     }
+    on_dns(ts, host(client), query, rcode, qtype);
+  }
+
+  void on_dns(double ts, Host* h, std::string_view query, std::string_view rcode, std::string_view qtype) {
     ++dns;
     bucket_add(ts, 0, 0, 1);
     bool nx = rcode == "NXDOMAIN";
-    if (Host* h = host(client)) {
+    if (h) {
       ++h->dns_queries;
       if (nx) ++h->dns_nx;
       touch(*h, ts);
@@ -666,10 +1270,18 @@ struct ReportBuilder::State {
     }
     bucket_add(ts, 0, 0, 1);
     if (Host* h = host(client)) ++h->http_requests;
-    if (http_rows.size() < lim.max_rows) {
-      http_rows.push_back({{"ts", ts}, {"uid", uid}, {"client", client}, {"server", server}, {"method", method},
-                           {"host", host_}, {"uri", uri}, {"ua", ua}, {"status", status}});
-    }
+    if (http_rows.size() < lim.max_rows) http_row(ts, uid, client, server, method, host_, uri, ua, status);
+    http_counts(host_, ua, method, status);
+  }
+
+  void http_row(double ts, std::string_view uid, std::string_view client, std::string_view server,
+                std::string_view method, std::string_view host_, std::string_view uri, std::string_view ua,
+                std::string_view status) {
+    http_rows.push_back({{"ts", ts}, {"uid", uid}, {"client", client}, {"server", server}, {"method", method},
+                         {"host", host_}, {"uri", uri}, {"ua", ua}, {"status", status}});
+  }
+
+  void http_counts(std::string_view host_, std::string_view ua, std::string_view method, std::string_view status) {
     if (!host_.empty()) http_hosts.add(host_, lim.max_keys);
     if (!ua.empty()) user_agents.add(ua, lim.max_keys);
     if (!method.empty()) methods.add(method, 64);
@@ -693,6 +1305,12 @@ struct ReportBuilder::State {
       ++bad;
       return;
     }
+    on_auth(ts, std::move(client), std::move(server), to_u64(port), std::move(proto), std::move(method),
+            std::move(user), std::move(outcome));
+  }
+
+  void on_auth(double ts, std::string client, std::string server, uint64_t port, std::string proto,
+               std::string method, std::string user, std::string outcome) {
     ++auth_total;
     bucket_add(ts, 0, 0, 1);
     bool failed = outcome == "failure";
@@ -705,7 +1323,7 @@ struct ReportBuilder::State {
       if (failed) ++h->logins_in_failed;
     }
     if (auth_rows.size() < lim.max_rows) {
-      auth_rows.push_back({{"ts", ts}, {"client", client}, {"server", server}, {"port", to_u64(port)},
+      auth_rows.push_back({{"ts", ts}, {"client", client}, {"server", server}, {"port", port},
                            {"proto", proto}, {"method", method}, {"user", user}, {"outcome", outcome}});
     }
     auto key = std::make_tuple(client, server, proto, outcome);
@@ -737,6 +1355,10 @@ struct ReportBuilder::State {
       ++bad;
       return;
     }
+    on_ssl(ts, sni, j3);
+  }
+
+  void on_ssl(double ts, std::string_view sni, std::string_view j3) {
     bucket_add(ts, 0, 0, 1);
     if (!sni.empty()) snis.add(sni, lim.max_keys);
     if (!j3.empty()) ja3.add(j3, lim.max_keys);
@@ -754,6 +1376,10 @@ struct ReportBuilder::State {
       ++bad;
       return;
     }
+    on_ssh(ts, client, server);
+  }
+
+  void on_ssh(double ts, std::string_view client, std::string_view server) {
     bucket_add(ts, 0, 0, 1);
     if (!client.empty()) ssh_clients.add(client, lim.max_keys);
     if (!server.empty()) ssh_servers.add(server, lim.max_keys);
@@ -791,11 +1417,70 @@ uint64_t ReportBuilder::bad_lines() const { return s_->bad; }
 
 void ReportBuilder::add_conn(const ConnFields& c) {
   ++s_->conn_lines;
-  if (c.orig_h.empty()) {
+  if (c.orig_h.empty() && !c.orig_ip) {
     ++s_->bad;
     return;
   }
   s_->on_conn(c);
+}
+
+void ReportBuilder::add_dns(const DnsFields& f) {
+  State& s = *s_;
+  if (!s.count_log("dns")) return;
+  s.on_dns(f.ts, s.host(f.client), s.shown(f.query, 1), s.shown(f.rcode_name, 2), s.shown(f.qtype_name, 3));
+}
+
+void ReportBuilder::add_http(const HttpFields& f) {
+  State& s = *s_;
+  if (!s.count_log("http")) return;
+  s.bucket_add(f.ts, 0, 0, 1);
+  if (Host* h = s.host(f.client)) ++h->http_requests;
+  std::string_view host = s.shown(f.host, 4), ua = s.shown(f.user_agent, 6), method = s.shown(f.method, 3);
+  char num[8];
+  std::string_view status;
+  if (f.has_status) {
+    auto end = std::to_chars(num, num + sizeof num, f.status).ptr;
+    status = std::string_view(num, static_cast<size_t>(end - num));
+  }
+  if (s.http_rows.size() < s.lim.max_rows) {
+    std::string client = f.client.to_string(), server = f.server.to_string();
+    s.http_row(f.ts, s.shown(f.uid, 0), client, server, method, host, s.shown(f.uri, 5), ua, status);
+  }
+  s.http_counts(host, ua, method, status);
+}
+
+void ReportBuilder::add_auth(const AuthFields& f) {
+  State& s = *s_;
+  if (!s.count_log("auth")) return;
+  s.on_auth(f.ts, f.client.to_string(), f.server.to_string(), f.server_port, std::string(s.shown(f.proto, 0)),
+            std::string(s.shown(f.method, 1)), std::string(s.shown(f.user, 2)), std::string(s.shown(f.outcome, 3)));
+}
+
+void ReportBuilder::add_ssl(double ts, std::string_view server_name, std::string_view ja3) {
+  State& s = *s_;
+  if (!s.count_log("ssl")) return;
+  s.on_ssl(ts, s.shown(server_name, 0), s.shown(ja3, 1));
+}
+
+void ReportBuilder::add_ssh(double ts, std::string_view client, std::string_view server) {
+  State& s = *s_;
+  if (!s.count_log("ssh")) return;
+  s.on_ssh(ts, s.shown(client, 0), s.shown(server, 1));
+}
+
+void ReportBuilder::add_arp(const core::IpAddress& sender_ip) {
+  State& s = *s_;
+  if (!s.count_log("arp")) return;
+  if (Host* h = s.host(sender_ip)) ++h->arp;
+}
+
+void ReportBuilder::add_other(std::string_view log, double ts) {
+  State& s = *s_;
+  if (log == "conn" || log == "dns" || log == "http" || log == "auth" || log == "arp" || log == "ssl" ||
+      log == "ssh")
+    return;  // those have their own calls; a record of theirs without its fields is not guessed at
+  if (!s.count_log(log)) return;
+  s.bucket_add(ts, 0, 0, 1);
 }
 
 void ReportBuilder::add(std::string_view log, std::string_view json) {
@@ -805,12 +1490,7 @@ void ReportBuilder::add(std::string_view log, std::string_view json) {
     s.on_conn(json);
     return;
   }
-  auto it = s.per_log.find(log);
-  if (it == s.per_log.end()) {
-    if (s.per_log.size() >= 64) return;  // logs are a fixed few; a hostile name list is not
-    it = s.per_log.emplace(std::string(log), 0).first;
-  }
-  ++it->second;
+  if (!s.count_log(log)) return;
   if (log == "dns") {
     s.on_dns(json);
   } else if (log == "http") {
@@ -832,28 +1512,51 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
   const State& s = *s_;
   const ReportLimits& lim = s.lim;
   Json d = Json::object();
+  std::map<std::string, std::string> big_members;  // members written as JSON text (JsonOut)
 
-  // Findings first: they decide which hosts and pairs are shown.
-  Json findings = Json::array();
+  // Findings first: they decide which hosts and pairs are shown. Each is
+  // shown as nlohmann writes it once parsed (Canon; nlohmann itself when
+  // Canon gives up); beacon findings are also parsed, for their details.
   uint64_t findings_bad = 0;
   std::map<std::string, uint64_t> by_severity;
   std::vector<std::string> named, targets;  // hosts findings name: actors, then targets
+  std::string& findings_text = big_members["findings"];
+  findings_text.push_back('[');
+  size_t findings_shown = 0;
+  std::vector<std::pair<size_t, Json>> beacon_findings;  // index among those shown, the finding
   for (const auto& line : finding_lines) {
-    Json f = Json::parse(line, nullptr, false);
-    if (!f.is_object()) {
-      ++findings_bad;
-      continue;
+    Canon::Top top;
+    std::string text;
+    Json f;
+    if (!Canon::finding(line, text, top)) {
+      f = Json::parse(line, nullptr, false);
+      if (!f.is_object()) {
+        ++findings_bad;
+        continue;
+      }
+      text = f.dump(-1, ' ', false, Json::error_handler_t::replace);
+      top.id = text_of(f, "id");
+      top.severity = text_of(f, "severity");
+      top.has_src = f.contains("src") && f["src"].is_string();
+      if (top.has_src) top.src = f["src"].get<std::string>();
+      if (f.contains("dst") && f["dst"].is_array())
+        for (const auto& x : f["dst"])
+          if (x.is_string()) top.dst.push_back(x.get<std::string>());
     }
-    std::string sev = text_of(f, "severity");
-    ++by_severity[sev];
-    if (f.contains("src") && f["src"].is_string()) named.push_back(f["src"].get<std::string>());
-    if (f.contains("dst") && f["dst"].is_array())
-      for (const auto& x : f["dst"])
-        if (x.is_string()) targets.push_back(x.get<std::string>());
-    if (findings.size() < lim.max_findings_shown) findings.push_back(std::move(f));
+    ++by_severity[top.severity];
+    if (top.has_src) named.push_back(std::move(top.src));
+    for (auto& x : top.dst) targets.push_back(std::move(x));
+    if (findings_shown < lim.max_findings_shown) {
+      if (findings_shown) findings_text.push_back(',');
+      findings_text += text;
+      if (top.id.rfind("beacon", 0) == 0 && top.id != "beacon.capped")
+        beacon_findings.emplace_back(findings_shown,
+                                     f.is_object() ? std::move(f) : Json::parse(text, nullptr, false));
+      ++findings_shown;
+    }
   }
+  findings_text.push_back(']');
   named.insert(named.end(), targets.begin(), targets.end());
-  d["findings"] = std::move(findings);
   d["findings_total"] = finding_lines.size();
   d["findings_unreadable"] = findings_bad;
   d["findings_by_severity"] = by_severity;
@@ -927,31 +1630,37 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
       in[n] = true;
       shown.push_back(&*it);
     }
-    Json hosts = Json::array();
+    // Members in the order Json's (sorted) objects give them.
+    std::string& text = big_members["hosts"];
+    JsonOut w(text);
+    w.begin('[');
     for (auto* p : shown) {
       const Host& h = p->second;
-      hosts.push_back({{"ip", p->first},
-                       {"conns_out", h.conns_out},
-                       {"conns_in", h.conns_in},
-                       {"bytes_out", h.bytes_out},
-                       {"bytes_in", h.bytes_in},
-                       {"failed_out", h.failed_out},
-                       {"first", h.first},
-                       {"last", h.last},
-                       {"services_out", h.services_out.to_json()},
-                       {"services_in", h.services_in.to_json()},
-                       {"peers_out", h.peers_out.to_json()},
-                       {"peers_in", h.peers_in.to_json()},
-                       {"dns_queries", h.dns_queries},
-                       {"dns_nx", h.dns_nx},
-                       {"http_requests", h.http_requests},
-                       {"logins_out", h.logins_out},
-                       {"logins_out_failed", h.logins_out_failed},
-                       {"logins_in", h.logins_in},
-                       {"logins_in_failed", h.logins_in_failed},
-                       {"arp", h.arp}});
+      w.item();
+      w.begin('{');
+      w.key_literal("arp"), w.u64(h.arp);
+      w.key_literal("bytes_in"), w.u64(h.bytes_in);
+      w.key_literal("bytes_out"), w.u64(h.bytes_out);
+      w.key_literal("conns_in"), w.u64(h.conns_in);
+      w.key_literal("conns_out"), w.u64(h.conns_out);
+      w.key_literal("dns_nx"), w.u64(h.dns_nx);
+      w.key_literal("dns_queries"), w.u64(h.dns_queries);
+      w.key_literal("failed_out"), w.u64(h.failed_out);
+      w.key_literal("first"), w.dbl(h.first);
+      w.key_literal("http_requests"), w.u64(h.http_requests);
+      w.key_literal("ip"), w.str(p->first);
+      w.key_literal("last"), w.dbl(h.last);
+      w.key_literal("logins_in"), w.u64(h.logins_in);
+      w.key_literal("logins_in_failed"), w.u64(h.logins_in_failed);
+      w.key_literal("logins_out"), w.u64(h.logins_out);
+      w.key_literal("logins_out_failed"), w.u64(h.logins_out_failed);
+      w.key_literal("peers_in"), h.peers_in.write(w);
+      w.key_literal("peers_out"), h.peers_out.write(w);
+      w.key_literal("services_in"), h.services_in.write(w);
+      w.key_literal("services_out"), h.services_out.write(w);
+      w.end('}');
     }
-    d["hosts"] = std::move(hosts);
+    w.end(']');
     d["hosts_total"] = s.hosts.size();
     d["hosts_untracked"] = s.hosts_untracked;
   }
@@ -986,18 +1695,40 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
 
   // Largest connections.
   {
+    // Popped smallest first, as the heap gives them, then largest first.
     auto heap = s.big;
-    std::vector<ConnRow> rows;
+    ConnRowLess less;
+    auto heap_less = [&](uint32_t x, uint32_t y) { return less(s.rows[x], s.rows[y]); };
+    std::vector<const ConnRow*> rows;
     while (!heap.empty()) {
-      rows.push_back(heap.top());
-      heap.pop();
+      std::pop_heap(heap.begin(), heap.end(), heap_less);
+      rows.push_back(&s.rows[heap.back()]);
+      heap.pop_back();
     }
     std::reverse(rows.begin(), rows.end());
-    Json conns = Json::array();
-    for (const auto& r : rows)
-      conns.push_back(Json::array({r.ts, r.uid, r.orig_h, r.orig_p, r.resp_h, r.resp_p, r.proto, r.service, r.state,
-                                   r.duration, r.orig_bytes, r.resp_bytes}));
-    d["conns"] = std::move(conns);
+    // [ts, uid, orig_h, orig_p, resp_h, resp_p, proto, service, state, duration, orig_bytes, resp_bytes]
+    std::string& text = big_members["conns"];
+    JsonOut w(text);
+    w.begin('[');
+    for (const ConnRow* rp : rows) {
+      const ConnRow& r = *rp;
+      w.item();
+      w.begin('[');
+      w.item(), w.dbl(r.ts);
+      w.item(), w.str(r.uid);
+      w.item(), w.str(r.orig_h);
+      w.item(), w.u64(r.orig_p);
+      w.item(), w.str(r.resp_h);
+      w.item(), w.u64(r.resp_p);
+      w.item(), w.str(r.proto);
+      w.item(), w.str(r.service);
+      w.item(), w.str(r.state);
+      w.item(), w.dbl(r.duration);
+      w.item(), w.u64(r.orig_bytes);
+      w.item(), w.u64(r.resp_bytes);
+      w.end(']');
+    }
+    w.end(']');
     d["conns_more"] = s.conns - rows.size();
   }
 
@@ -1005,11 +1736,7 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
   // pair(s), so the page can plot the intervals.
   {
     Json beacons = Json::array();
-    const Json& fs = d["findings"];
-    for (size_t i = 0; i < fs.size(); ++i) {
-      const Json& f = fs[i];
-      std::string id = text_of(f, "id");
-      if (id.rfind("beacon", 0) != 0 || id == "beacon.capped") continue;
+    for (const auto& [i, f] : beacon_findings) {
       std::string src = text_of(f, "src");
       std::vector<std::string> dsts;
       const Json* det = f.contains("details") && f["details"].is_object() ? &f["details"] : nullptr;
@@ -1093,14 +1820,48 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
   d["limits"] = {{"hosts_shown", lim.max_hosts_shown}, {"conns_shown", lim.max_conns_shown},
                  {"rows", lim.max_rows}, {"findings_shown", lim.max_findings_shown}};
 
-  // Invalid UTF-8 (from findings' own text) becomes U+FFFD rather than an error.
-  return d.dump(-1, ' ', false, Json::error_handler_t::replace);
+  // The document: d's members and the ones written as text, in Json's key
+  // order. Invalid UTF-8 (from findings' own text) becomes U+FFFD rather
+  // than an error.
+  std::string out;
+  size_t size = 2;
+  for (const auto& [k, v] : big_members) size += k.size() + v.size() + 4;
+  out.reserve(size + 256 * 1024);
+  JsonOut w(out);
+  w.begin('{');
+  auto big = big_members.begin();
+  for (auto it = d.begin(); it != d.end() || big != big_members.end();) {
+    if (big != big_members.end() && (it == d.end() || big->first < it.key())) {
+      w.key(big->first);
+      w.raw(big->second);
+      ++big;
+    } else {
+      w.key(it.key());
+      w.raw(it.value().dump(-1, ' ', false, Json::error_handler_t::replace));
+      ++it;
+    }
+  }
+  w.end('}');
+  return out;
 }
 
 std::string escape_for_script(std::string_view json) {
   std::string out;
   out.reserve(json.size() + json.size() / 16);
+  // Runs without a byte that may need escaping are copied in one append.
+  static constexpr auto kSpecial = [] {
+    std::array<bool, 256> t{};
+    t['<'] = t['>'] = t['&'] = t[0xE2] = true;
+    return t;
+  }();
   for (size_t i = 0; i < json.size(); ++i) {
+    size_t run = i;
+    while (run < json.size() && !kSpecial[static_cast<unsigned char>(json[run])]) ++run;
+    if (run > i) {
+      out.append(json.data() + i, run - i);
+      i = run;
+      if (i == json.size()) break;
+    }
     char c = json[i];
     if (c == '<') {
       out += "\\u003c";

@@ -1,7 +1,8 @@
-// The report's data: bounded summaries collected from record JSON lines as
-// they stream in (from `trawl analyze` or from a case), turned at the end into
-// the one JSON object report.html renders. Works from the JSON lines only, so
-// `trawl report CASE` gives the same page as the run that made the case.
+// The report's data: bounded summaries collected from records as they stream
+// in, turned at the end into the one JSON object report.html renders. `trawl
+// report CASE` feeds the stored JSON lines (add); `trawl analyze` feeds the
+// typed records' fields (add_conn, add_dns ...), which are read as their line
+// would be, so both give the same page.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "core/ip_address.h"
 
 namespace trawl::report {
 
@@ -39,10 +42,38 @@ struct RunMeta {
 };
 
 // The fields of one conn record the report uses (views, valid for the call).
+// An address comes as text, or (typed record) as orig_ip/resp_ip with the text
+// left empty: the builder then finds the host without making its text.
 struct ConnFields {
   double ts = 0, duration = 0;
   std::string_view uid, orig_h, resp_h, proto, service, state;
+  const core::IpAddress* orig_ip = nullptr;
+  const core::IpAddress* resp_ip = nullptr;
   uint64_t orig_p = 0, resp_p = 0, orig_bytes = 0, resp_bytes = 0, orig_pkts = 0, resp_pkts = 0;
+};
+
+// The fields of typed records (`trawl analyze`). Strings are the record's own
+// bytes, as write_json gets them: the builder shows them exactly as it shows
+// the escaped text of the line. Times are the seconds of the line's "ts".
+// An absent optional field is an empty view.
+struct DnsFields {
+  double ts = 0;
+  core::IpAddress client;
+  std::string_view query, rcode_name, qtype_name;
+};
+struct HttpFields {
+  double ts = 0;
+  std::string_view uid;
+  core::IpAddress client, server;
+  std::string_view method, host, uri, user_agent;
+  bool has_status = false;
+  uint16_t status = 0;
+};
+struct AuthFields {
+  double ts = 0;
+  core::IpAddress client, server;
+  uint16_t server_port = 0;
+  std::string_view proto, method, user, outcome;
 };
 
 class ReportBuilder {
@@ -59,6 +90,15 @@ class ReportBuilder {
   // A conn record already in fields (`trawl analyze` has the typed record:
   // no JSON to scan). add("conn", line) gives the same result.
   void add_conn(const ConnFields& c);
+  // Typed records of the other logs: each gives what add(log, its line) gives.
+  void add_dns(const DnsFields& f);
+  void add_http(const HttpFields& f);
+  void add_auth(const AuthFields& f);
+  void add_ssl(double ts, std::string_view server_name, std::string_view ja3);
+  void add_ssh(double ts, std::string_view client, std::string_view server);
+  void add_arp(const core::IpAddress& sender_ip);
+  // A record of any other log: its place on the timeline.
+  void add_other(std::string_view log, double ts);
 
   // The page's data: one JSON object (UTF-8, not yet escaped for <script>).
   // `findings` are lines of findings.jsonl in their order.

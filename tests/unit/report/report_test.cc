@@ -10,9 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "analyzers/common/auth_record.h"
+#include "analyzers/dns/dns_log_record.h"
+#include "analyzers/ftp/ftp_record.h"
+#include "analyzers/http/http_record.h"
+#include "analyzers/ssh/ssh_record.h"
+#include "analyzers/ssl/ssl_record.h"
+#include "output/records.h"
 #include "report/assets.h"
 #include "report/report_data.h"
-#include "output/records.h"
 #include "store/sink.h"
 
 namespace trawl::report {
@@ -385,6 +391,269 @@ TEST(ReportSink, TypedConnEqualsItsJsonLine) {
   EXPECT_EQ(from_json["overview"]["connections"], 3);
   EXPECT_EQ(from_json["conns"][0][1], "CTyped000000000002");
   std::filesystem::remove_all(dir);
+}
+
+// The page data of a report.html file.
+Json data_of_page(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string html = ss.str();
+  size_t a = html.find("id=\"trawl-data\">") + 16;
+  return Json::parse(html.substr(a, html.find("</script>", a) - a));
+}
+
+// The page's JSON is written partly by hand (hosts, connections): it must be
+// exactly what nlohmann writes for the same values.
+void expect_canonical(const std::string& data) {
+  EXPECT_EQ(Json::parse(data).dump(-1, ' ', false, Json::error_handler_t::replace), data);
+}
+
+core::Timestamp ts_ns(int64_t ns) { return core::Timestamp{ns}; }
+
+// `trawl analyze` gives the sink typed records of every log; `trawl report`
+// gives the builder their lines. Strings that need escaping, bytes that are
+// not UTF-8, strings past the shown length, absent optional fields and
+// timestamps that round: the page data must be the same.
+TEST(ReportSink, TypedRecordsEqualTheirJsonLines) {
+  auto dir = std::filesystem::temp_directory_path() / ("trawl-report-typed-all-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string path = (dir / "report.html").string();
+  std::string err;
+  auto sink = store::make_report_sink(path, err);
+  ASSERT_TRUE(sink) << err;
+  ReportBuilder b;
+  auto feed = [&](const analyzers::Record& r) {
+    std::string line;
+    r.write_json(line);
+    line.pop_back();
+    sink->on_record(r, line);
+    b.add(r.log(), line);
+  };
+  auto ip = [](const std::string& t) { return *core::IpAddress::parse(t); };
+  std::string long_name(395, 'a');
+  long_name += "\xc3\xa9\xc3\xa9\xc3\xa9.example";  // the cut at 400 bytes falls inside an é
+  const std::vector<std::string> odd = {"plain.example", "caf\xc3\xa9.example", "bad\xff\xfe.example",
+                                        "q\"uo\\te\x01\x7f", long_name, ""};
+  for (size_t i = 0; i < odd.size(); ++i) {
+    auto n = static_cast<int64_t>(i);
+    analyzers::dns::DnsLogRecord d;
+    d.ts = ts_ns(1700000000000000000 + n * 1234567891);
+    d.uid = "CDns" + std::to_string(i);
+    d.orig_h = ip(i % 2 ? "10.0.0.5" : "2001:db8::5");
+    d.resp_h = ip("10.0.0.53");
+    if (i != 5) d.query = odd[i];
+    if (i != 4) d.qtype = static_cast<uint16_t>(i == 1 ? 16 : 1);
+    if (i != 3) d.rcode = static_cast<uint16_t>(i % 2 ? 3 : 0);
+    feed(d);
+
+    analyzers::http::HttpRecord h;
+    h.ts = ts_ns(1700000001000000499 + n);
+    h.uid = "CHttp" + std::to_string(i);
+    h.orig_h = ip("10.0.0.6");
+    h.resp_h = ip(i % 2 ? "192.0.2.80" : "2001:db8::80");
+    if (i != 2) h.method = i == 3 ? odd[3] : "GET";
+    if (i != 1) h.host = odd[i];
+    h.uri = "/" + odd[(i + 1) % odd.size()];
+    if (i != 4) h.user_agent = odd[(i + 2) % odd.size()];
+    if (i != 0) h.status_code = static_cast<uint16_t>(200 + i);
+    feed(h);
+
+    analyzers::AuthRecord a;
+    a.ts = ts_ns(1700000002000000500 + n);
+    a.client = ip("203.0.113.9");
+    a.server = ip("10.0.0.3");
+    a.server_port = 21;
+    a.proto = "ftp";
+    a.method = i % 2 ? "USER/PASS" : "";
+    a.user = odd[i];
+    a.outcome = i % 3 ? analyzers::AuthOutcome::kFailure : analyzers::AuthOutcome::kSuccess;
+    feed(a);
+
+    analyzers::ssl::SslRecord t;
+    t.ts = ts_ns(1700000003000000000 + n);
+    if (i != 5) t.server_name = odd[i];
+    t.ja3 = i % 2 ? "" : "e7d705a3286e19ea42f587b344ee6865";
+    feed(t);
+
+    analyzers::ssh::SshRecord sh;
+    sh.ts = ts_ns(1700000004000000000 + n);
+    if (i != 1) sh.client = "SSH-2.0-" + odd[i];
+    if (i != 2) sh.server = "SSH-2.0-OpenSSH_9.6";
+    feed(sh);
+
+    analyzers::ftp::FtpRecord f;
+    f.ts = ts_ns(1700000005000000000 + n);
+    f.uid = "CFtp" + std::to_string(i);
+    f.command = "USER";
+    feed(f);
+
+    output::ArpRecord arp;
+    arp.ts = ts_ns(1700000006000000000 + n);
+    arp.op = 1;
+    arp.sender_ip = ip(i % 2 ? "10.0.0.5" : "10.0.0.77");
+    std::string line;
+    output::append_arp_json(arp, line);
+    line.pop_back();
+    sink->on_arp(arp, line);
+    b.add("arp", line);
+  }
+  store::RunInfo run;
+  ASSERT_TRUE(sink->finish({}, run, err)) << err;
+  Json from_sink = data_of_page(path);
+  Json from_json = data_of(b);
+  EXPECT_EQ(b.bad_lines(), 0u);
+  from_sink.erase("meta");
+  from_json.erase("meta");
+  EXPECT_EQ(from_sink, from_json);
+  EXPECT_EQ(from_json["overview"]["records"],
+            Json::parse(R"({"arp":6,"auth":6,"dns":6,"ftp":6,"http":6,"ssh":6,"ssl":6})"));
+  EXPECT_EQ(from_json["dns"]["queries"], 6);
+  EXPECT_EQ(from_json["http"]["rows"].size(), 6u);
+  EXPECT_EQ(from_json["auth"]["rows"].size(), 6u);
+  std::filesystem::remove_all(dir);
+}
+
+// Typed conns find hosts and pairs by address: at the caps (untracked hosts,
+// pruned pairs, a full table of largest connections) the page must equal the
+// one the lines give.
+TEST(ReportData, TypedConnsEqualLinesAtTheCaps) {
+  ReportLimits lim;
+  lim.max_hosts_tracked = 6;
+  lim.max_hosts_shown = 3;
+  lim.max_conns_shown = 4;
+  lim.max_pairs_tracked = 5;
+  lim.max_times_per_pair = 3;
+  ReportBuilder typed(lim), lines(lim);
+  for (int i = 0; i < 60; ++i) {
+    flow::ConnRecord r;
+    r.ts = core::Timestamp{(1000 + i) * int64_t{1000000000}};
+    r.uid = "C" + std::to_string(i % 7 == 3 ? 3 : i);  // equal uids too
+    r.orig_h = *core::IpAddress::parse("10.0.0." + std::to_string(i % 4));
+    r.resp_h = *core::IpAddress::parse(i % 5 ? "192.0.2." + std::to_string(i % 9)
+                                             : "2001:db8::" + std::to_string(i % 3));
+    r.orig_p = static_cast<uint16_t>(40000 + i);
+    r.resp_p = static_cast<uint16_t>(i % 3 ? 443 : 53);
+    r.proto = i % 3 ? 6 : 17;
+    r.service = i % 3 ? "ssl" : "dns";
+    r.has_duration = i % 4 != 0;
+    r.duration_ns = 2000000000;
+    r.orig_bytes = static_cast<uint64_t>((i * 37) % 11);
+    r.resp_bytes = static_cast<uint64_t>((i * 53) % 13);
+    r.conn_state = i % 6 ? flow::ConnState::kSF : flow::ConnState::kS0;
+    r.orig_pkts = 2;
+    r.resp_pkts = 1;
+    std::string line;
+    output::append_conn_json(r, line);
+    line.pop_back();
+    lines.add("conn", line);
+    ConnFields c;  // as the report sink fills it
+    c.ts = static_cast<double>(1000 + i);
+    if (r.has_duration) {
+      c.duration = 2.0;
+      c.orig_bytes = r.orig_bytes;
+      c.resp_bytes = r.resp_bytes;
+    }
+    c.uid = r.uid;
+    c.orig_ip = &r.orig_h;
+    c.resp_ip = &r.resp_h;
+    c.proto = flow::proto_name(r.proto);
+    c.service = r.service;
+    c.state = flow::conn_state_name(r.conn_state);
+    c.orig_p = r.orig_p;
+    c.resp_p = r.resp_p;
+    c.orig_pkts = r.orig_pkts;
+    c.resp_pkts = r.resp_pkts;
+    typed.add_conn(c);
+  }
+  RunMeta meta;
+  std::vector<std::string> findings = {
+      R"({"id":"beacon.periodic","severity":"high","src":"10.0.0.1","dst":["192.0.2.1"]})"};
+  std::string a = typed.data_json(findings, meta), b = lines.data_json(findings, meta);
+  EXPECT_EQ(a, b);
+  Json d = Json::parse(a);
+  EXPECT_GT(d["hosts_untracked"].get<int>(), 0);
+  EXPECT_GT(d["pairs_untracked"].get<int>(), 0);
+  EXPECT_EQ(d["conns"].size(), 4u);
+  EXPECT_EQ(d["conns_more"], 56);
+  expect_canonical(a);
+}
+
+// Hosts and connections are written without nlohmann: escapes, bytes that are
+// not UTF-8 (replaced as nlohmann replaces them), numbers of every size.
+TEST(ReportData, HandWrittenPartsAreCanonicalJson) {
+  ReportBuilder b;
+  const std::vector<std::string> odd = {"a\"b\\c", "\x01\x1f\x7f\b\f\n\r\t", "caf\xc3\xa9 \xf0\x9f\x98\x80",
+                                        "bad\xff", "cut\xe2\x82", "\xed\xa0\x80surrogate", "over\xc0\xafl"};
+  core::IpAddress o = *core::IpAddress::parse("10.1.2.3"), r6 = *core::IpAddress::parse("2001:db8::1");
+  for (size_t i = 0; i < odd.size(); ++i) {
+    ConnFields c;
+    c.ts = i == 0 ? 0.1 : i == 1 ? 1e17 : 1700000000.123457 + static_cast<double>(i);
+    c.duration = i == 2 ? 1e-7 : 0.25 * static_cast<double>(i);
+    c.uid = odd[i];
+    c.orig_ip = &o;
+    c.resp_ip = &r6;
+    c.proto = "tcp";
+    c.service = odd[(i + 1) % odd.size()];
+    c.state = odd[(i + 2) % odd.size()];
+    c.resp_p = 443;
+    c.orig_bytes = i == 3 ? UINT64_MAX / 4 : i;
+    c.resp_bytes = 7;
+    b.add_conn(c);
+  }
+  // Text hosts too (a stored line's odd address text).
+  b.add("conn", R"({"ts":5,"id.orig_h":"x\u00ff\"<y>","id.resp_h":"\ud83d\ude00","proto":"udp","orig_bytes":1})");
+  std::string d = b.data_json({}, RunMeta{});
+  expect_canonical(d);
+  Json j = Json::parse(d);
+  EXPECT_EQ(j["conns"].size(), odd.size() + 1);
+  EXPECT_EQ(j["conns"][0][1], "bad\xef\xbf\xbd");  // the largest: orig_bytes UINT64_MAX / 4
+  EXPECT_EQ(j["hosts"].size(), 4u);
+}
+
+// Findings are shown as nlohmann writes them once parsed, without parsing
+// them into a document (Canon): every number form, escape, nesting and the
+// lines it leaves to nlohmann (duplicate keys, overflow, BOM, garbage).
+TEST(ReportData, FindingsShownAsNlohmannWritesThem) {
+  std::vector<std::string> lines = {
+      R"({"severity":"high","id":"scan.x","src":"10.0.0.1","dst":["10.0.0.2",3,["10.0.0.9"]],"z":{"b":1,"a":[]}})",
+      R"( {"n":[0,-0,1.50,1e3,1E-2,-12,2.5e+2,0.1,100000000000000000000.0,1.7976931348623157e308,5e-324]} )",
+      R"({"u":18446744073709551615,"i":-9223372036854775808,"big":18446744073709551616,"neg":-9223372036854775809})",
+      R"({"s":"\/a\u00e9\ud83d\ude00\u0000\u001f\"\\\b\f\n\r\t\u2028<\/script>","t":"caf)" "\xc3\xa9" R"( \u007f"})",
+      R"({"dup":1,"dup":2,"severity":"low"})",
+      R"({"e":{},"f":[],"g":[{}],"h":true,"i":false,"j":null,"id":"beacon.periodic","src":"10.0.0.1"})",
+      "\xef\xbb\xbf{\"bom\":1}",
+      R"({"a":1} x)",
+      R"({"a":01})",
+      R"({"a":"\ud800"})",
+      R"({"a":"raw)" "\x01" R"("})",
+      R"({"a":"bad)" "\xff" R"("})",
+      R"({"a":1e400})",
+      R"([1,2])",
+      R"({"severity":7,"src":["x"],"dst":"y"})",
+  };
+  ReportBuilder b;
+  std::string d = b.data_json(lines, RunMeta{});
+  Json expected = Json::array();
+  size_t bad = 0;
+  std::map<std::string, uint64_t> sev;
+  for (const auto& l : lines) {
+    Json f = Json::parse(l, nullptr, false);
+    if (!f.is_object()) {
+      ++bad;
+      continue;
+    }
+    ++sev[f.contains("severity") && f["severity"].is_string() ? f["severity"].get<std::string>() : ""];
+    expected.push_back(std::move(f));
+  }
+  std::string want = "\"findings\":" + expected.dump(-1, ' ', false, Json::error_handler_t::replace) + ",";
+  EXPECT_NE(d.find(want), std::string::npos) << d.substr(0, 3000);
+  Json j = Json::parse(d);
+  EXPECT_EQ(j["findings_unreadable"], bad);
+  EXPECT_EQ(j["findings_by_severity"], Json(sev));
+  EXPECT_EQ(j["beacons"].size(), 1u);
+  EXPECT_EQ(j["beacons"][0]["finding"], 5);
+  expect_canonical(d);
 }
 
 }  // namespace
