@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <string>
 #include <vector>
+
+#include "core/hash.h"
 
 #include "detect/dns_util.h"
 
@@ -27,6 +30,9 @@ struct Tables {
   uint64_t total = 0;
   std::array<uint64_t, kAlphabetSize> bigram_context{};
   std::vector<uint32_t> trigram_context;  // indexed by a * 39 + b
+  // kTrigrams spread out by key (39^3 counts, 232 KiB): one load per
+  // character instead of a binary search.
+  std::vector<uint32_t> trigram;
 };
 
 const Tables& tables() {
@@ -40,16 +46,14 @@ const Tables& tables() {
     for (size_t i = 0; i < dga_data::kTrigramCount; ++i) {
       out.trigram_context[dga_data::kTrigrams[i].key / kAlphabetSize] += dga_data::kTrigrams[i].count;
     }
+    out.trigram.assign(kAlphabetSize * kAlphabetSize * kAlphabetSize, 0);
+    // Backwards, so that of equal keys the first wins, as with lower_bound.
+    for (size_t i = dga_data::kTrigramCount; i-- > 0;) {
+      if (dga_data::kTrigrams[i].key < out.trigram.size()) out.trigram[dga_data::kTrigrams[i].key] = dga_data::kTrigrams[i].count;
+    }
     return out;
   }();
   return t;
-}
-
-uint32_t trigram_count(uint32_t key) {
-  const dga_data::NgramCount* begin = dga_data::kTrigrams;
-  const dga_data::NgramCount* end = begin + dga_data::kTrigramCount;
-  auto it = std::lower_bound(begin, end, key, [](const dga_data::NgramCount& n, uint32_t k) { return n.key < k; });
-  return it != end && it->key == key ? it->count : 0;
 }
 
 double bits_per_char(std::string_view label) {
@@ -63,7 +67,7 @@ double bits_per_char(std::string_view label) {
                                           static_cast<double>(t.bigram_context[b])
                                     : 0.0;
     uint32_t ctx = t.trigram_context[a * kAlphabetSize + b];
-    double p3 = ctx ? static_cast<double>(trigram_count(static_cast<uint32_t>((a * kAlphabetSize + b) * kAlphabetSize + c))) / ctx : 0.0;
+    double p3 = ctx ? static_cast<double>(t.trigram[(a * kAlphabetSize + b) * kAlphabetSize + c]) / ctx : 0.0;
     total -= std::log2(kL3 * p3 + kL2 * p2 + kL1 * p1);
     ++steps;
     a = b;
@@ -102,7 +106,28 @@ LabelScore score_label(std::string_view label) {
 }
 
 LabelScore score_name(std::string_view name, double threshold_delta) {
-  LabelScore s = score_label(dns::registrable_label(name));
+  // Many hosts resolve the same domains: remember scores by name in a
+  // direct-mapped cache of kSlots names (a new name overwrites its slot;
+  // names longer than kMaxCached are scored every time), so memory stays
+  // bounded. The score is a function of the name alone.
+  constexpr size_t kSlots = 4096;
+  constexpr size_t kMaxCached = 127;
+  struct Slot {
+    std::string name;
+    LabelScore score;
+  };
+  thread_local std::vector<Slot> cache(kSlots);
+  LabelScore s;
+  if (name.empty() || name.size() > kMaxCached) {
+    s = score_label(dns::registrable_label(name));
+  } else {
+    Slot& slot = cache[core::hash_bytes(name.data(), name.size()) & (kSlots - 1)];
+    if (slot.name != name) {
+      slot.name.assign(name);
+      slot.score = score_label(dns::registrable_label(name));
+    }
+    s = slot.score;
+  }
   s.generated = s.candidate && s.score >= dga_data::kThreshold + threshold_delta;
   return s;
 }

@@ -1,10 +1,12 @@
 #include "detect/dns_util.h"
 
+#include "core/hash.h"
 #include "detect/text.h"
 #include "output/json_line.h"
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -29,35 +31,64 @@ using PslMap = std::unordered_map<std::string, uint8_t, SvHash, std::equal_to<>>
 struct Psl {
   bool loaded = false;
   PslMap kinds;  // "*.ck" stored as "ck" with kWildcard, "!www.ck" as "www.ck" with kException
+  size_t max_dots = 0;  // of any key in kinds: a suffix with more dots needs no lookup
 };
 
 const Psl& psl() {
   static const Psl p = [] {
     Psl out;
-    std::ifstream in(kPslPath);
+    // The whole file at once, split by hand: getline and find_first_of cost
+    // more than the rest of the load on a 10,000-line list.
+    std::ifstream in(kPslPath, std::ios::binary);
     if (!in) return out;
-    std::string line;
-    while (std::getline(in, line)) {
+    in.seekg(0, std::ios::end);
+    const std::streamoff size = in.tellg();
+    if (size <= 0) return out;
+    in.seekg(0, std::ios::beg);
+    std::string file(static_cast<size_t>(size), '\0');
+    in.read(file.data(), size);
+    file.resize(static_cast<size_t>(in.gcount()));
+    out.kinds.reserve(8192);
+    std::string key;
+    for (size_t pos = 0; pos < file.size();) {
+      size_t nl = file.find('\n', pos);
+      if (nl == std::string::npos) nl = file.size();
+      std::string_view line(file.data() + pos, nl - pos);
+      pos = nl + 1;
       if (line.starts_with("// ===END ICANN DOMAINS===")) break;
-      size_t end = line.find_first_of(" \t\r");
-      if (end != std::string::npos) line.resize(end);
-      if (line.empty() || line.starts_with("//")) continue;
+      if (line.starts_with("//")) continue;
+      // One pass: the rule ends at the first blank; note non-ASCII bytes,
+      // capitals and dots on the way.
+      size_t end = 0;
+      bool ascii = true, upper = false;
+      size_t dots = 0;
+      for (; end < line.size(); ++end) {
+        const char c = line[end];
+        if (c == ' ' || c == '\t' || c == '\r') break;
+        ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+        upper = upper || (c >= 'A' && c <= 'Z');
+        dots += c == '.';
+      }
+      line = line.substr(0, end);
       // Only ASCII rules: record names are ASCII (IDNs arrive as xn--).
-      if (std::any_of(line.begin(), line.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-        continue;
-      }
-      std::transform(line.begin(), line.end(), line.begin(),
-                     [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
-      bool any_rule = false;
+      if (line.empty() || !ascii) continue;
+      uint8_t kind = kRule;
       if (line.starts_with("!")) {
-        out.kinds[line.substr(1)] |= kException;
+        kind = kException;
+        line.remove_prefix(1);
       } else if (line.starts_with("*.")) {
-        out.kinds[line.substr(2)] |= kWildcard;
-      } else {
-        out.kinds[line] |= kRule;
-        any_rule = true;
+        kind = kWildcard;
+        line.remove_prefix(2);
+        --dots;
       }
-      out.loaded = out.loaded || any_rule;
+      key.assign(line);
+      if (upper) {
+        std::transform(key.begin(), key.end(), key.begin(),
+                       [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c); });
+      }
+      out.kinds[key] |= kind;
+      out.max_dots = std::max(out.max_dots, dots);
+      out.loaded = out.loaded || kind == kRule;
     }
     return out;
   }();
@@ -108,6 +139,9 @@ size_t suffix_labels(std::string_view name, const LabelStarts& starts) {
   }
   std::array<uint8_t, 128> kind{};
   for (size_t i = 0; i < n; ++i) {
+    // The suffix from label i has n - 1 - i dots (the name has no trailing
+    // dot); one with more dots than any key cannot match.
+    if (n - 1 - i > p.max_dots) continue;
     auto it = p.kinds.find(name.substr(starts[i]));
     kind[i] = it == p.kinds.end() ? 0 : it->second;
   }
@@ -150,17 +184,42 @@ bool public_suffix_list_loaded() { return psl().loaded; }
 std::string_view registered_domain(std::string_view name) {
   name = trim_dot(name);
   if (name.empty()) return {};
-  // Several detectors ask for the same record's name one after the other:
-  // remember the last answer (as an offset, so the view is into `name`).
-  constexpr size_t kNone = std::string_view::npos;
-  thread_local std::string last_name;
-  thread_local size_t last_offset = kNone;
-  if (name == last_name) return last_offset == kNone ? std::string_view{} : name.substr(last_offset);
+  // The same names come back all the time (each DNS detector asks for every
+  // record, and a host repeats its lookups): remember answers in a
+  // direct-mapped cache of kSlots names (a new name overwrites the one in its
+  // slot, so the cache holds at most kSlots names of at most kMaxCached
+  // bytes). The answer is stored as an offset, so the view is into `name`.
+  constexpr size_t kSlots = 4096;
+  constexpr size_t kMaxCached = 127;
+  constexpr uint32_t kNone = UINT32_MAX;
+  struct Slot {
+    std::string name;
+    uint32_t offset = kNone;
+  };
+  thread_local std::vector<Slot> cache(kSlots);
+  // The DNS detectors ask one after the other for the same record's name:
+  // try the slot of the last answer before hashing.
+  thread_local Slot* last = nullptr;
+  auto answer = [&](const Slot& s) { return s.offset == kNone ? std::string_view{} : name.substr(s.offset); };
+  if (last != nullptr && last->name == name) return answer(*last);
+  Slot* slot = nullptr;
+  if (name.size() <= kMaxCached) {
+    slot = &cache[core::hash_bytes(name.data(), name.size()) & (kSlots - 1)];
+    if (slot->name == name) {
+      last = slot;
+      return answer(*slot);
+    }
+  }
   auto starts = label_starts(name);
   size_t suffix = suffix_labels(name, starts);
-  last_name.assign(name);
-  last_offset = suffix >= starts.size() ? kNone : starts[starts.size() - suffix - 1];
-  return last_offset == kNone ? std::string_view{} : name.substr(last_offset);
+  const bool none = suffix >= starts.size();
+  const size_t offset = none ? 0 : starts[starts.size() - suffix - 1];
+  if (slot != nullptr) {  // offset < name.size() <= kMaxCached
+    slot->name.assign(name);
+    slot->offset = none ? kNone : static_cast<uint32_t>(offset);
+    last = slot;
+  }
+  return none ? std::string_view{} : name.substr(offset);
 }
 
 std::string_view registrable_label(std::string_view name) {
@@ -203,14 +262,24 @@ bool hostname_chars(std::string_view name) {
 
 double entropy(std::string_view s) {
   if (s.empty()) return 0;
+  // Counts per byte plus a bitmap of the bytes present, so the sum visits
+  // only those (a name has a few dozen distinct bytes, not 256), still in
+  // ascending byte order: the floating-point sum is the same as over all 256.
   std::array<uint32_t, 256> counts{};
-  for (char c : s) ++counts[static_cast<unsigned char>(c)];
+  std::array<uint64_t, 4> seen{};
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    ++counts[b];
+    seen[b >> 6] |= uint64_t{1} << (b & 63);
+  }
   double h = 0;
   const double n = static_cast<double>(s.size());
-  for (uint32_t k : counts) {
-    if (k == 0) continue;
-    double p = k / n;
-    h -= p * std::log2(p);
+  for (size_t w = 0; w < seen.size(); ++w) {
+    for (uint64_t bits = seen[w]; bits != 0; bits &= bits - 1) {
+      const uint32_t k = counts[w * 64 + static_cast<size_t>(std::countr_zero(bits))];
+      double p = k / n;
+      h -= p * std::log2(p);
+    }
   }
   return h;
 }

@@ -64,7 +64,10 @@ class UidSample {
   explicit UidSample(size_t cap = 20) : cap_(cap) {}
   void add(const std::string& uid) {
     ++total_;
-    if (uids_.size() < cap_ && !uid.empty() && std::find(uids_.begin(), uids_.end(), uid) == uids_.end()) {
+    // A flow's transactions arrive together: the newest uid is the likeliest
+    // repeat, so it is checked before the search.
+    if (uids_.size() < cap_ && !uid.empty() && (uids_.empty() || uids_.back() != uid) &&
+        std::find(uids_.begin(), uids_.end(), uid) == uids_.end()) {
       uids_.push_back(uid);
     }
   }

@@ -57,17 +57,17 @@ std::vector<uint16_t> PortSet::sample(size_t n) const {
   return out;
 }
 
-void Episode::add_outcome(const std::string& name, uint64_t n) {
+void Episode::add_outcome(std::string_view name, uint64_t n) {
   for (auto& [k, v] : outcomes) {
     if (k == name) {
       v += n;
       return;
     }
   }
-  outcomes.emplace_back(name, n);
+  outcomes.emplace_back(std::string(name), n);
 }
 
-uint64_t Episode::outcome(const std::string& name) const {
+uint64_t Episode::outcome(std::string_view name) const {
   for (const auto& [k, v] : outcomes) {
     if (k == name) return v;
   }

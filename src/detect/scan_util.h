@@ -7,6 +7,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip_address.h"
@@ -71,8 +72,10 @@ struct Episode {
   // Outcome counters, by name, in first-use order (deterministic).
   std::vector<std::pair<std::string, uint64_t>> outcomes;
 
-  void add_outcome(const std::string& name, uint64_t n = 1);
-  uint64_t outcome(const std::string& name) const;
+  // By view: callers pass literals, which would otherwise become a
+  // std::string (often on the heap) per probe.
+  void add_outcome(std::string_view name, uint64_t n = 1);
+  uint64_t outcome(std::string_view name) const;
   // Records one probe; returns true if the target was new.
   bool add_probe(core::Timestamp ts, core::Timestamp last, const core::IpAddress& target, bool target_internal,
                  const std::string& uid);

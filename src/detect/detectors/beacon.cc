@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "analyzers/ssl/ssl_record.h"
 #include "core/hash.h"
 #include "core/timestamp.h"
+#include "detect/address_hash.h"
 #include "detect/beacon_score.h"
 #include "detect/detector.h"
 #include "detect/evidence.h"
@@ -98,9 +100,6 @@ using DomainKey = std::pair<core::IpAddress, std::string>;
 // Hashes for the per-record lookups (ordered maps of addresses and uids were
 // a third of this detector's time in memcmp). Iteration order of the hash
 // maps depends only on the records, so output stays deterministic.
-uint64_t address_hash(const core::IpAddress& a) {
-  return core::hash_bytes(a.bytes().data(), a.bytes().size(), a.is_v4() ? 4 : 6);
-}
 struct KeyHash {
   size_t operator()(const PairKey& k) const {
     return static_cast<size_t>(core::mix64(address_hash(k.first) ^ (address_hash(k.second) * 0x9e3779b97f4a7c15ull)));
@@ -163,39 +162,51 @@ std::string normalize_domain(std::string_view s, bool strip_port) {
   }
   while (!s.empty() && s.back() == '.') s.remove_suffix(1);
   if (s.empty() || s.size() > kDomainMaxLen) return "";
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
+  std::string out(s.size(), '\0');
+  // Only text of digits and dots (IPv4) or with a colon (IPv6) can parse as
+  // an address: the rest (every real name) skips inet_pton.
+  bool maybe_address = true;
+  bool colon = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return "";
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    out[i] = c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+    colon = colon || c == ':';
+    maybe_address = maybe_address && ((c >= '0' && c <= '9') || c == '.');
   }
-  if (core::IpAddress::parse(out)) return "";
+  if ((maybe_address || colon) && core::IpAddress::parse(out)) return "";
   return out;
 }
 
-// A bounded map that forgets its oldest entries first.
+// A bounded map that forgets its oldest entries first. The age order is a
+// list of pointers to the map's keys, oldest first (a put moves its entry to
+// the back): no ordered index to rebalance per put, the same eviction order.
 template <typename K, typename V>
 class Lru {
  public:
   explicit Lru(size_t cap) : cap_(cap) {}
-  // Inserts or replaces (a replaced entry becomes the newest).
-  void put(const K& k, V v) {
+  Lru(const Lru&) = delete;
+  Lru& operator=(const Lru&) = delete;
+  Lru(Lru&&) = default;
+  Lru& operator=(Lru&&) = default;
+  // Inserts or replaces (a replaced entry becomes the newest). The value is
+  // forwarded: replacing a name by itself copies into the old string's room.
+  template <typename U>
+  void put(const K& k, U&& v) {
     auto it = map_.find(k);
     if (it != map_.end()) {
-      order_.erase(it->second.first);
-      it->second = {seq_, std::move(v)};
-    } else {
-      if (cap_ == 0) return;
-      if (map_.size() >= cap_) {
-        auto oldest = order_.begin();
-        map_.erase(oldest->second);
-        order_.erase(oldest);
-        ++evicted_;
-      }
-      map_.emplace(k, std::make_pair(seq_, std::move(v)));
+      order_.splice(order_.end(), order_, it->second.first);
+      it->second.second = std::forward<U>(v);
+      return;
     }
-    order_.emplace(seq_, k);
-    ++seq_;
+    if (cap_ == 0) return;
+    if (map_.size() >= cap_) {
+      map_.erase(map_.find(*order_.front()));
+      order_.pop_front();
+      ++evicted_;
+    }
+    it = map_.emplace(k, std::make_pair(order_.end(), V(std::forward<U>(v)))).first;
+    it->second.first = order_.insert(order_.end(), &it->first);
   }
   bool contains(const K& k) const { return map_.contains(k); }
   const V* get(const K& k) const {
@@ -213,11 +224,11 @@ class Lru {
   uint64_t evicted() const { return evicted_; }
 
  private:
+  using Order = std::list<const K*>;  // keys live in map_'s nodes, which do not move
   size_t cap_;
-  uint64_t seq_ = 0;
   uint64_t evicted_ = 0;
-  std::unordered_map<K, std::pair<uint64_t, V>, KeyHash> map_;
-  std::map<uint64_t, K> order_;
+  std::unordered_map<K, std::pair<typename Order::iterator, V>, KeyHash> map_;
+  Order order_;
 };
 
 struct UidLink {
@@ -289,22 +300,26 @@ class BeaconDetector final : public Detector {
     if (log == "ssl") {
       const auto& s = static_cast<const analyzers::ssl::SslRecord&>(r);
       if (s.uid.empty()) return;
-      std::string d = s.server_name ? normalize_domain(*s.server_name, false) : "";
+      std::string d = s.server_name ? normalized(*s.server_name, false) : "";
       // An SNI wins over an HTTP Host already seen on the connection.
       const UidLink* old = uid_links_.get(s.uid);
       if (old != nullptr && old->source == DomainSource::kSni) return;
-      UidLink link{d, DomainSource::kSni, true};
-      if (d.empty() && old != nullptr) link = {old->domain, old->source, true};
+      const bool no_name = d.empty();
+      UidLink link{std::move(d), DomainSource::kSni, true};
+      if (no_name && old != nullptr) link = {old->domain, old->source, true};
       uid_links_.put(s.uid, std::move(link));
     } else if (log == "http") {
       const auto& h = static_cast<const analyzers::http::HttpRecord&>(r);
       if (h.uid.empty() || !h.host || uid_links_.contains(h.uid)) return;
-      std::string d = normalize_domain(*h.host, true);
-      if (!d.empty()) uid_links_.put(h.uid, UidLink{d, DomainSource::kHttpHost, false});
+      std::string d = normalized(*h.host, true);
+      if (!d.empty()) uid_links_.put(h.uid, UidLink{std::move(d), DomainSource::kHttpHost, false});
     } else if (log == "dns") {
       const auto& q = static_cast<const analyzers::dns::DnsLogRecord&>(r);
       if (!q.query) return;
-      std::string d = normalize_domain(*q.query, false);
+      // Most answers carry no address (NXDOMAIN, CNAME only, PTR): then
+      // there is nothing to link and the name need not be normalised.
+      if (std::none_of(q.answers.begin(), q.answers.end(), [](const auto& a) { return a.address.has_value(); })) return;
+      std::string d = normalized(*q.query, false);
       if (d.empty()) return;
       for (const auto& a : q.answers) {
         if (a.address) dns_links_.put({q.orig_h, *a.address}, d);
@@ -324,7 +339,7 @@ class BeaconDetector final : public Detector {
     std::string domain;
     DomainSource source = DomainSource::kDns;
     if (link && !link->domain.empty()) {
-      domain = link->domain;
+      domain = std::move(link->domain);  // the link was taken out of uid_links_
       source = link->source;
     } else if (const std::string* d = dns_links_.get({r.orig_h, r.resp_h})) {
       domain = *d;
@@ -337,7 +352,7 @@ class BeaconDetector final : public Detector {
       if (!domain.empty() && pair->links.size() < kLinkCap) pair->links.insert(domain);
     }
     if (!domain.empty()) {
-      Series* dom = series_for(domains_, DomainKey{r.orig_h, domain}, domains_ignored_);
+      Series* dom = series_for(domains_, DomainKey{r.orig_h, std::move(domain)}, domains_ignored_);
       if (dom != nullptr) {
         add(*dom, r, tls);
         ++dom->by_source[static_cast<size_t>(source)];
@@ -417,6 +432,30 @@ class BeaconDetector final : public Detector {
  private:
   bool internal(const core::IpAddress& a) const { return internal_.is_internal(a); }
 
+  // normalize_domain() through a direct-mapped cache of kNormSlots names of
+  // at most kNormMaxLen bytes (a new name overwrites its slot): the same
+  // names come back in every DNS answer, SNI and Host header.
+  static constexpr size_t kNormSlots = 1024;
+  static constexpr size_t kNormMaxLen = 255;
+  struct NormSlot {
+    bool used = false;
+    bool strip_port = false;
+    std::string in;
+    std::string out;
+  };
+  std::string normalized(std::string_view s, bool strip_port) {
+    if (s.size() > kNormMaxLen) return normalize_domain(s, strip_port);
+    if (norm_cache_.empty()) norm_cache_.resize(kNormSlots);
+    NormSlot& slot = norm_cache_[(core::hash_bytes(s.data(), s.size()) + (strip_port ? 1u : 0u)) & (kNormSlots - 1)];
+    if (!slot.used || slot.strip_port != strip_port || slot.in != s) {
+      slot.used = true;
+      slot.strip_port = strip_port;
+      slot.in.assign(s);
+      slot.out = normalize_domain(s, strip_port);
+    }
+    return slot.out;
+  }
+
   template <typename K>
   Series* series_for(SeriesMap<K>& m, const K& key, uint64_t& ignored) {
     auto it = m.find(key);
@@ -428,7 +467,7 @@ class BeaconDetector final : public Detector {
         return nullptr;
       }
     }
-    return &m.emplace(key, Series{}).first->second;
+    return &m.try_emplace(key).first->second;  // built in place: a Series is a dozen containers
   }
 
   // Full table: forget the least active series (fewer connections than a
@@ -490,6 +529,9 @@ class BeaconDetector final : public Detector {
   }
 
   std::optional<Finding> evaluate(Series& v, const core::IpAddress& src, const std::string& domain, int64_t win_min) {
+    // Most series are a connection or two: fewer kept times than unique
+    // seconds needed cannot pass the test below, so skip building the vectors.
+    if (static_cast<double>(v.ts_ns.size()) < s_.min_unique) return std::nullopt;
     // Times in whole seconds as RITA keeps them, restricted to the window.
     std::vector<int64_t> secs;
     std::vector<double> sizes;
@@ -671,6 +713,7 @@ class BeaconDetector final : public Detector {
 
   Settings s_;
   Networks internal_;
+  std::vector<NormSlot> norm_cache_;  // kNormSlots once used
   Lru<std::string, UidLink> uid_links_{0};
   Lru<PairKey, std::string> dns_links_{0};
   SeriesMap<PairKey> pairs_;

@@ -6,8 +6,11 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <unordered_map>
+#include <vector>
 
 #include "analyzers/dns/dns_log_record.h"
+#include "detect/address_hash.h"
 #include "detect/detector.h"
 #include "detect/dga_model.h"
 #include "detect/dns_util.h"
@@ -37,7 +40,7 @@ class DgaDetector final : public Detector {
     auto it = hosts_.find(r.orig_h);
     if (it == hosts_.end()) {
       if (hosts_.size() >= max_hosts_) return;
-      it = hosts_.emplace(r.orig_h, Host{}).first;
+      it = hosts_.try_emplace(r.orig_h).first;
     }
     Host& h = it->second;
     ++h.queries;
@@ -56,9 +59,9 @@ class DgaDetector final : public Detector {
       }
     }
     if (h.domains.add(key)) {
-      std::string regs(reg);
-      LabelScore s = score_name(regs, score_delta_);
+      LabelScore s = score_name(reg, score_delta_);
       if (s.generated) {
+        std::string regs(reg);
         h.generated.add(regs);
         h.generated_keys.add(key);
         if (h.scores.size() < 64) h.scores[regs] = s.score;
@@ -68,7 +71,14 @@ class DgaDetector final : public Detector {
   }
 
   void finish(std::vector<Finding>& out) override {
-    for (const auto& [addr, h] : hosts_) {
+    // In address order, as when hosts_ was an ordered map.
+    std::vector<const std::pair<const core::IpAddress, Host>*> sorted;
+    sorted.reserve(hosts_.size());
+    for (const auto& e : hosts_) sorted.push_back(&e);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* entry : sorted) {
+      const core::IpAddress& addr = entry->first;
+      const Host& h = entry->second;
       const std::string host = addr.to_string();
       uint64_t gen = h.generated.count();
       uint64_t nxd = h.nx.count();
@@ -135,11 +145,11 @@ class DgaDetector final : public Detector {
   struct Host {
     uint64_t queries = 0;
     uint64_t nx_responses = 0;
-    DistinctSet<uint64_t> domains{4096};
-    DistinctSet<uint64_t> answered{4096};
+    DistinctHashes domains{4096};
+    DistinctHashes answered{4096};
     DistinctSet<std::string> generated{1024};
-    DistinctSet<uint64_t> generated_keys{1024};
-    DistinctSet<uint64_t> nx{4096};
+    DistinctHashes generated_keys{1024};
+    DistinctHashes nx{4096};
     std::set<std::string> nx_sample;  // the ten smallest names in nx
     std::map<std::string, double> scores;
     dns::UidSample evidence{20};
@@ -150,7 +160,7 @@ class DgaDetector final : public Detector {
   double high_nx_ratio_;
   double score_delta_;
   size_t max_hosts_;
-  std::map<core::IpAddress, Host> hosts_;
+  std::unordered_map<core::IpAddress, Host, AddressHash> hosts_;  // looked up per record; finish() sorts
 };
 
 }  // namespace

@@ -11,7 +11,7 @@
 #include <unordered_set>
 
 #include "analyzers/dns/dns_log_record.h"
-#include "core/hash.h"
+#include "detect/address_hash.h"
 #include "detect/detector.h"
 #include "detect/dns_util.h"
 #include "detect/evidence.h"
@@ -58,10 +58,15 @@ class DnsResolverDetector final : public Detector {
     // findings name either (dns.dynamic_dns names, dns.tunnel domains).
     std::string_view name = *r.query;
     while (!name.empty() && name.back() == '.') name.remove_suffix(1);
+    // Both lists are found (or made) once per record, not once per answer:
+    // the same tables as looking them up per answer, as the first answer
+    // would make them and the later ones find them.
+    std::vector<Answer>* by_name = answers_for(name);
+    std::vector<Answer>* by_reg = name != reg ? answers_for(reg) : nullptr;
     for (const auto& a : r.answers) {
       if (!a.address) continue;
-      remember(name, *a.address, t, querier);
-      if (name != reg) remember(reg, *a.address, t, querier);
+      if (by_name != nullptr && by_name->size() < 64) by_name->push_back({*a.address, t, querier});
+      if (by_reg != nullptr && by_reg->size() < 64) by_reg->push_back({*a.address, t, querier});
       if (answer_ips_.size() < max_domains_) answer_ips_.insert(*a.address);
     }
   }
@@ -153,13 +158,14 @@ class DnsResolverDetector final : public Detector {
     std::string uid;
   };
 
-  void remember(std::string_view key, const core::IpAddress& addr, core::Timestamp t, const core::IpAddress& querier) {
+  // The answers kept under `key` (at most 64), or null when the table is full.
+  std::vector<Answer>* answers_for(std::string_view key) {
     auto it = answers_.find(key);
     if (it == answers_.end()) {
-      if (answers_.size() >= max_domains_) return;
+      if (answers_.size() >= max_domains_) return nullptr;
       it = answers_.emplace(std::string(key), std::vector<Answer>{}).first;
     }
-    if (it->second.size() < 64) it->second.push_back({addr, t, querier});
+    return &it->second;  // stays valid: unordered_map nodes do not move
   }
 
   bool is_resolver(const core::IpAddress& host) const {
@@ -176,17 +182,13 @@ class DnsResolverDetector final : public Detector {
   size_t max_domains_;
   size_t max_conns_per_ip_;
   // Hash maps: these are touched for every DNS record and connection.
-  struct AddrHash {
-    size_t operator()(const core::IpAddress& a) const {
-      return static_cast<size_t>(core::hash_bytes(a.bytes().data(), a.bytes().size(), a.is_v4() ? 4 : 6));
-    }
-  };
+  using AddrHash = AddressHash;  // detect/address_hash.h
   struct NameHash {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
   std::unordered_map<core::IpAddress, DistinctSet<core::IpAddress>, AddrHash> clients_;  // resolver -> clients
-  std::unordered_map<core::IpAddress, DistinctSet<uint64_t>, AddrHash> queried_;  // querier -> registered domains (hashed)
+  std::unordered_map<core::IpAddress, DistinctHashes, AddrHash> queried_;  // querier -> registered domains (hashed)
   std::unordered_map<std::string, std::vector<Answer>, NameHash, std::equal_to<>> answers_;  // name -> answers
   std::unordered_set<core::IpAddress, AddrHash> answer_ips_;
   std::unordered_map<core::IpAddress, std::vector<Conn>, AddrHash> conns_;  // answer address -> later connections

@@ -8,9 +8,12 @@
 #include <unordered_map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "analyzers/dns/dns_log_record.h"
+#include "core/hash.h"
+#include "detect/address_hash.h"
 #include "detect/detector.h"
 #include "detect/dns_util.h"
 #include "detect/evidence.h"
@@ -51,13 +54,11 @@ class DnsTunnelDetector final : public Detector {
     std::string_view reg = dns::registered_domain(*r.query);
     if (reg.empty()) return;
     std::string_view sub = dns::subdomain(*r.query, reg);
-    // "host domain", built in a reused buffer (no allocation per record).
-    key_buf_.clear();
-    key_buf_.append(r.orig_h.to_string()).append(" ").append(reg);
-    auto it = pairs_.find(key_buf_);
+    // Looked up by address and a view of the domain (no text per record).
+    auto it = pairs_.find(KeyView{r.orig_h, reg});
     if (it == pairs_.end()) {
       if (pairs_.size() >= max_pairs_) return;
-      it = pairs_.emplace(key_buf_, Pair{}).first;
+      it = pairs_.emplace(Key{r.orig_h, std::string(reg)}, Pair{}).first;
     }
     Pair& p = it->second;
     ++p.queries;
@@ -71,9 +72,9 @@ class DnsTunnelDetector final : public Detector {
     }
     // Distinct subdomains are held as 64-bit hashes (a tunnel's names are
     // long); the first few are kept as text for the finding.
-    size_t held_before = p.subdomains.values().size();
+    size_t held_before = p.subdomains.held();
     if (!sub.empty()) p.subdomains.add(fnv1a(sub));
-    if (p.subdomains.values().size() > held_before) {
+    if (p.subdomains.held() > held_before) {
       if (p.sample.size() < 5) p.sample.emplace_back(sub.substr(0, 255));
       if (!dns::hostname_chars(sub)) ++p.binary_names;
       p.sub_len_sum += sub.size();
@@ -91,26 +92,24 @@ class DnsTunnelDetector final : public Detector {
   }
 
   void finish(std::vector<Finding>& out) override {
-    // In key order, as before the table became a hash map.
-    std::vector<const std::pair<const std::string, Pair>*> sorted;
-    sorted.reserve(pairs_.size());
-    for (const auto& e : pairs_) sorted.push_back(&e);
-    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
-    for (const auto* e : sorted) {
-      const std::string& key = e->first;
-      const Pair& p = e->second;
-      uint64_t unique = p.subdomains.count();
-      // Means over the distinct subdomains held (the first 1024).
-      size_t held = p.subdomains.values().size();
-      double avg_len = held ? static_cast<double>(p.sub_len_sum) / static_cast<double>(held) : 0;
-      double avg_ent = held ? p.entropy_sum / static_cast<double>(held) : 0;
-      bool long_names = static_cast<double>(unique) >= min_unique_ && avg_len >= min_avg_len_;
-      bool random_names =
-          static_cast<double>(unique) >= min_unique_ && avg_len >= min_entropy_len_ && avg_ent >= min_entropy_;
-      bool data_types = static_cast<double>(p.data_types) >= min_data_types_ && 2 * p.data_types >= p.queries &&
-                        static_cast<double>(unique) >= min_unique_ && avg_len >= min_data_len_;
-      bool binary = static_cast<double>(p.binary_names) >= min_binary_ && static_cast<double>(unique) >= min_unique_;
-      if (!long_names && !random_names && !data_types && !binary) continue;
+    // Findings in the order of the text "host domain", as when that text was
+    // the key of an ordered map; only the pairs that make a finding are put
+    // into words and sorted.
+    std::vector<std::pair<std::string, const Pair*>> sorted;
+    for (const auto& [k, p] : pairs_) {
+      if (signals_of(p).any()) sorted.emplace_back(k.addr.to_string() + " " + k.domain, &p);
+    }
+    std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [key, pp] : sorted) {
+      const Pair& p = *pp;
+      const Signals sig = signals_of(p);
+      const uint64_t unique = sig.unique;
+      const double avg_len = sig.avg_len;
+      const double avg_ent = sig.avg_ent;
+      const bool long_names = sig.long_names;
+      const bool random_names = sig.random_names;
+      const bool data_types = sig.data_types;
+      const bool binary = sig.binary;
       size_t sp = key.find(' ');
       std::string host = key.substr(0, sp);
       std::string domain = key.substr(sp + 1);
@@ -190,11 +189,65 @@ class DnsTunnelDetector final : public Detector {
     double entropy_sum = 0;
     size_t max_label = 0;
     std::map<unsigned, uint64_t> types;
-    DistinctSet<uint64_t> subdomains{1024};
+    DistinctHashes subdomains{1024};
     std::vector<std::string> sample;  // first 5 distinct subdomains, in record order
     dns::UidSample evidence{20};
     Span span;
   };
+  struct Signals {
+    uint64_t unique = 0;
+    double avg_len = 0;
+    double avg_ent = 0;
+    bool long_names = false;
+    bool random_names = false;
+    bool data_types = false;
+    bool binary = false;
+    bool any() const { return long_names || random_names || data_types || binary; }
+  };
+  Signals signals_of(const Pair& p) const {
+    Signals s;
+    s.unique = p.subdomains.count();
+    // Means over the distinct subdomains held (the first 1024).
+    size_t held = p.subdomains.held();
+    s.avg_len = held ? static_cast<double>(p.sub_len_sum) / static_cast<double>(held) : 0;
+    s.avg_ent = held ? p.entropy_sum / static_cast<double>(held) : 0;
+    const double unique = static_cast<double>(s.unique);
+    s.long_names = unique >= min_unique_ && s.avg_len >= min_avg_len_;
+    s.random_names = unique >= min_unique_ && s.avg_len >= min_entropy_len_ && s.avg_ent >= min_entropy_;
+    s.data_types = static_cast<double>(p.data_types) >= min_data_types_ && 2 * p.data_types >= p.queries &&
+                   unique >= min_unique_ && s.avg_len >= min_data_len_;
+    s.binary = static_cast<double>(p.binary_names) >= min_binary_ && unique >= min_unique_;
+    return s;
+  }
+
+  // A pair: querying host and registered domain. KeyView finds one without
+  // copying the domain.
+  struct Key {
+    core::IpAddress addr;
+    std::string domain;
+  };
+  struct KeyView {
+    const core::IpAddress& addr;
+    std::string_view domain;
+  };
+  struct KeyHash {
+    using is_transparent = void;
+    static size_t of(const core::IpAddress& a, std::string_view d) {
+      return static_cast<size_t>(core::mix64(address_hash(a) ^ std::hash<std::string_view>{}(d)));
+    }
+    size_t operator()(const Key& k) const { return of(k.addr, k.domain); }
+    size_t operator()(const KeyView& k) const { return of(k.addr, k.domain); }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    static bool eq(const core::IpAddress& a, std::string_view ad, const core::IpAddress& b, std::string_view bd) {
+      return a == b && ad == bd;
+    }
+    bool operator()(const Key& a, const Key& b) const { return eq(a.addr, a.domain, b.addr, b.domain); }
+    bool operator()(const KeyView& a, const Key& b) const { return eq(a.addr, a.domain, b.addr, b.domain); }
+    bool operator()(const Key& a, const KeyView& b) const { return eq(a.addr, a.domain, b.addr, b.domain); }
+  };
+
   double min_unique_;
   double min_avg_len_;
   double min_entropy_;
@@ -204,8 +257,7 @@ class DnsTunnelDetector final : public Detector {
   double min_binary_;
   double high_unique_;
   size_t max_pairs_;
-  std::unordered_map<std::string, Pair> pairs_;
-  std::string key_buf_;
+  std::unordered_map<Key, Pair, KeyHash, KeyEq> pairs_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "analyzers/ssl/ssl_record.h"
@@ -142,7 +143,9 @@ class TlsStormDetector final : public Detector {
   int64_t gap_ns_ = 0;
   double high_sessions_ = 1000;
   double max_groups_ = 100000;
-  std::map<std::string, bool> tls_uids_;  // ssl records waiting for their connection
+  // ssl records waiting for their connection (looked up by every
+  // connection; never iterated, so a hash map keeps the output the same).
+  std::unordered_map<std::string, bool> tls_uids_;
   std::map<Key, Group> groups_;
   std::vector<Finding> pending_;
 };
