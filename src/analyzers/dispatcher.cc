@@ -1,7 +1,7 @@
 #include "analyzers/dispatcher.h"
 
 #include <algorithm>
-#include <cstddef>
+#include <bit>
 
 namespace trawl::analyzers {
 
@@ -15,33 +15,27 @@ core::ByteView view_of(const std::string& s, size_t off, size_t len) {
   return {reinterpret_cast<const uint8_t*>(s.data()) + off, len};
 }
 
+core::ByteView view_of(const std::string& s) { return view_of(s, 0, s.size()); }
+
 }  // namespace
 
-std::unique_ptr<flow::AppLayer> AnalyzerFactory::create(const flow::ConnInfo& info) {
+std::unique_ptr<flow::AppLayer> AnalyzerFactory::create(flow::ConnInfo info) {
   if (info.proto != 6 && info.proto != 17) return nullptr;
-  return std::make_unique<Dispatcher>(info, config_, anomalies_, sink_, registry_);
+  return std::make_unique<Dispatcher>(std::move(info), config_, anomalies_, sink_, registry_);
 }
 
-Dispatcher::Dispatcher(const flow::ConnInfo& info, const AnalyzerConfig& config, core::Anomalies& anomalies,
+Dispatcher::Dispatcher(flow::ConnInfo info, const AnalyzerConfig& config, core::Anomalies& anomalies,
                        std::vector<std::unique_ptr<Record>>& sink, const Registry& reg)
-    : info_(info), config_(config), anomalies_(anomalies), sink_(sink), registry_(reg) {
-  // Hint-port protocols first (registry order), then every other one.
-  candidates_.reserve(registry_.protocols().size());
-  for (const Protocol& p : registry_.protocols()) {
+    : info_(std::move(info)), config_(config), anomalies_(anomalies), sink_(sink), registry_(reg) {
+  const std::vector<Protocol>& all = registry_.protocols();
+  const size_t n = std::min(all.size(), Registry::kMaxProtocols);  // add() enforces the bound
+  for (size_t i = 0; i < n; ++i) {
+    const Protocol& p = all[i];
     if (p.transport != info_.proto || !p.probe || !p.create) continue;
-    candidates_.push_back(Candidate{&p, has_port(p, info_.resp_p)});
+    candidates_ |= uint64_t{1} << i;
+    if (has_port(p, info_.resp_p)) hinted_ |= uint64_t{1} << i;
   }
-  // Stable move of the hint-port ones to the front (std::stable_partition
-  // would allocate a buffer; the list is a dozen entries, hints are rare).
-  size_t front = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    if (!candidates_[i].port_hint) continue;
-    std::rotate(candidates_.begin() + static_cast<std::ptrdiff_t>(front),
-                candidates_.begin() + static_cast<std::ptrdiff_t>(i),
-                candidates_.begin() + static_cast<std::ptrdiff_t>(i + 1));
-    ++front;
-  }
-  if (candidates_.empty()) state_ = State::kDone;
+  if (candidates_ == 0) state_ = State::kDone;
 }
 
 Dispatcher::~Dispatcher() = default;
@@ -54,7 +48,11 @@ void Dispatcher::emit(std::unique_ptr<Record> record) {
 
 void Dispatcher::give_up() { state_ = State::kDone; }
 
-void Dispatcher::upgrade(std::string_view service) { pending_upgrade_.assign(service); }
+void Dispatcher::upgrade(std::string_view service) {
+  // The last call before after_call() wins; an empty name cancels.
+  upgrade_pending_ = !service.empty();
+  upgrade_to_ = upgrade_pending_ ? registry_.find(service, info_.proto) : nullptr;
+}
 
 void Dispatcher::add_service(std::string_view name) {
   if (!service_.empty()) service_.push_back(',');
@@ -62,11 +60,11 @@ void Dispatcher::add_service(std::string_view name) {
 }
 
 void Dispatcher::after_call() {
-  if (pending_upgrade_.empty()) return;
-  std::string name = std::move(pending_upgrade_);
-  pending_upgrade_.clear();
+  if (!upgrade_pending_) return;
+  upgrade_pending_ = false;
+  const Protocol* p = upgrade_to_;
+  upgrade_to_ = nullptr;
   if (state_ != State::kActive) return;
-  const Protocol* p = registry_.find(name, info_.proto);
   if (!p) {
     state_ = State::kDone;
     return;
@@ -88,45 +86,54 @@ void Dispatcher::start(const Protocol& p) {
   analyzer_ = p.create(*this);
   state_ = State::kActive;
   add_service(p.name);
-  candidates_.clear();
-  for (const Chunk& c : chunks_) {
+  candidates_ = hinted_ = 0;
+  // Replays the probe bytes in arrival order, then frees them.
+  std::unique_ptr<ProbeBuffers> pb = std::move(probe_);
+  if (!pb) return;
+  for (const Chunk& c : pb->chunks) {
     if (state_ != State::kActive) break;
-    deliver(c.is_orig, view_of(buf_[c.is_orig ? 0 : 1], c.offset, c.len), c.ts);
+    deliver(c.is_orig, view_of(pb->buf[c.is_orig ? 0 : 1], c.offset, c.len), c.ts);
   }
-  chunks_.clear();
-  chunks_.shrink_to_fit();
-  std::string().swap(buf_[0]);
-  std::string().swap(buf_[1]);
+}
+
+void Dispatcher::stop_probing() {
+  state_ = State::kDone;
+  candidates_ = hinted_ = 0;
+  probe_.reset();
+}
+
+bool Dispatcher::ask_candidates(ProbeInput in) {
+  const std::vector<Protocol>& all = registry_.protocols();
+  // Hinted ones first, then the rest; kMaybe keeps a candidate, kNo drops it.
+  for (uint64_t set : {candidates_ & hinted_, candidates_ & ~hinted_}) {
+    in.port_hint = (set & hinted_) != 0;
+    for (; set != 0; set &= set - 1) {
+      const auto i = static_cast<size_t>(std::countr_zero(set));
+      const Protocol& p = all[i];
+      Probe r = p.probe(in);
+      if (r == Probe::kYes) {
+        start(p);
+        return true;
+      }
+      if (r == Probe::kNo) candidates_ &= ~(uint64_t{1} << i);
+    }
+  }
+  return false;
 }
 
 // Asks every remaining candidate; starts the first kYes.
 void Dispatcher::probe(bool orig_more, bool resp_more) {
   ProbeInput in;
-  in.orig = view_of(buf_[0], 0, buf_[0].size());
-  in.resp = view_of(buf_[1], 0, buf_[1].size());
+  if (probe_) {
+    in.orig = view_of(probe_->buf[0]);
+    in.resp = view_of(probe_->buf[1]);
+  }
   in.orig_p = info_.orig_p;
   in.resp_p = info_.resp_p;
   in.orig_done = !orig_more;
   in.resp_done = !resp_more;
-  // Candidates answering kMaybe are kept in place, in order (no new vector per probe).
-  size_t kept = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    const Protocol* p = candidates_[i].protocol;
-    in.port_hint = candidates_[i].port_hint;
-    Probe r = p->probe(in);
-    if (r == Probe::kYes) {
-      start(*p);
-      return;
-    }
-    if (r == Probe::kMaybe) candidates_[kept++] = candidates_[i];
-  }
-  candidates_.resize(kept);
-  if (candidates_.empty() || (!orig_more && !resp_more)) {
-    state_ = State::kDone;
-    chunks_.clear();
-    std::string().swap(buf_[0]);
-    std::string().swap(buf_[1]);
-  }
+  if (ask_candidates(in)) return;
+  if (candidates_ == 0 || (!orig_more && !resp_more)) stop_probing();
 }
 
 void Dispatcher::stream_data(bool is_orig, core::ByteView data, core::Timestamp ts) {
@@ -135,13 +142,14 @@ void Dispatcher::stream_data(bool is_orig, core::ByteView data, core::Timestamp 
     return;
   }
   if (state_ != State::kProbing || data.empty()) return;
-  std::string& b = buf_[is_orig ? 0 : 1];
+  if (!probe_) probe_ = std::make_unique<ProbeBuffers>();
+  std::string& b = probe_->buf[is_orig ? 0 : 1];
   size_t take = std::min(data.size(), kProbeBytes - b.size());
   if (take != 0) {
-    chunks_.push_back(Chunk{is_orig, static_cast<uint32_t>(b.size()), static_cast<uint32_t>(take), ts});
+    probe_->chunks.push_back(Chunk{is_orig, static_cast<uint32_t>(b.size()), static_cast<uint32_t>(take), ts});
     b.append(reinterpret_cast<const char*>(data.data()), take);
   }
-  probe(!ended_[0] && buf_[0].size() < kProbeBytes, !ended_[1] && buf_[1].size() < kProbeBytes);
+  probe(!ended_[0] && probe_size(0) < kProbeBytes, !ended_[1] && probe_size(1) < kProbeBytes);
   if (state_ == State::kActive && take < data.size()) deliver(is_orig, data.subspan(take), ts);
 }
 
@@ -151,15 +159,12 @@ void Dispatcher::stream_gap(bool is_orig, uint64_t bytes, core::Timestamp ts) {
     after_call();
     return;
   }
-  if (state_ != State::kProbing) return;
+  if (state_ != State::kProbing || !probe_) return;
   // Probing starts over for this direction after the hole (mid-stream).
-  const size_t d = is_orig ? 0 : 1;
-  std::vector<Chunk> kept;
-  for (const Chunk& c : chunks_) {
-    if (c.is_orig != is_orig) kept.push_back(c);
-  }
-  chunks_ = std::move(kept);
-  buf_[d].clear();
+  std::vector<Chunk>& chunks = probe_->chunks;
+  chunks.erase(std::remove_if(chunks.begin(), chunks.end(), [&](const Chunk& c) { return c.is_orig == is_orig; }),
+               chunks.end());
+  probe_->buf[is_orig ? 0 : 1].clear();
 }
 
 void Dispatcher::stream_end(bool is_orig, core::Timestamp ts) {
@@ -170,7 +175,7 @@ void Dispatcher::stream_end(bool is_orig, core::Timestamp ts) {
     return;
   }
   if (state_ == State::kProbing) {
-    probe(!ended_[0] && buf_[0].size() < kProbeBytes, !ended_[1] && buf_[1].size() < kProbeBytes);
+    probe(!ended_[0] && probe_size(0) < kProbeBytes, !ended_[1] && probe_size(1) < kProbeBytes);
   }
 }
 
@@ -181,7 +186,7 @@ void Dispatcher::datagram(bool is_orig, core::ByteView data, core::Timestamp ts)
   }
   if (state_ != State::kProbing) return;
   if (++datagrams_ > kProbeDatagrams) {
-    state_ = State::kDone;
+    stop_probing();
     return;
   }
   // UDP probes see the current datagram only (nothing is buffered).
@@ -190,20 +195,11 @@ void Dispatcher::datagram(bool is_orig, core::ByteView data, core::Timestamp ts)
   in.orig_p = info_.orig_p;
   in.resp_p = info_.resp_p;
   in.orig_done = in.resp_done = true;
-  size_t kept = 0;
-  for (size_t i = 0; i < candidates_.size(); ++i) {
-    const Protocol* p = candidates_[i].protocol;
-    in.port_hint = candidates_[i].port_hint;
-    Probe r = p->probe(in);
-    if (r == Probe::kYes) {
-      start(*p);
-      deliver(is_orig, data, ts);
-      return;
-    }
-    if (r == Probe::kMaybe) candidates_[kept++] = candidates_[i];
+  if (ask_candidates(in)) {
+    deliver(is_orig, data, ts);
+    return;
   }
-  candidates_.resize(kept);
-  if (candidates_.empty()) state_ = State::kDone;
+  if (candidates_ == 0) stop_probing();
 }
 
 void Dispatcher::finish(core::Timestamp ts, flow::ConnRecord& rec) {

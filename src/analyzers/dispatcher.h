@@ -22,7 +22,7 @@ class AnalyzerFactory final : public flow::AppLayerFactory {
   AnalyzerFactory(AnalyzerConfig config, core::Anomalies& anomalies,
                   std::vector<std::unique_ptr<Record>>& sink, const Registry& reg = registry())
       : config_(config), anomalies_(anomalies), sink_(sink), registry_(reg) {}
-  std::unique_ptr<flow::AppLayer> create(const flow::ConnInfo& info) override;
+  std::unique_ptr<flow::AppLayer> create(flow::ConnInfo info) override;
 
  private:
   AnalyzerConfig config_;
@@ -37,7 +37,7 @@ class Dispatcher final : public flow::AppLayer, public Context {
   static constexpr size_t kProbeBytes = 2048;
   static constexpr int kProbeDatagrams = 4;
 
-  Dispatcher(const flow::ConnInfo& info, const AnalyzerConfig& config, core::Anomalies& anomalies,
+  Dispatcher(flow::ConnInfo info, const AnalyzerConfig& config, core::Anomalies& anomalies,
              std::vector<std::unique_ptr<Record>>& sink, const Registry& reg);
   ~Dispatcher() override;
 
@@ -48,6 +48,10 @@ class Dispatcher final : public flow::AppLayer, public Context {
   void datagram(bool is_orig, core::ByteView data, core::Timestamp ts) override;
   void finish(core::Timestamp ts, flow::ConnRecord& rec) override;
   bool wants_data() const override { return state_ != State::kDone; }
+  // Done without ever starting an analyzer: finish() would only report an
+  // empty service, so the flow table may free this object early.
+  bool disposable() const override { return state_ == State::kDone && !analyzer_ && retired_.empty(); }
+  std::string take_uid() override { return std::move(info_.uid); }
 
   // Context
   const ConnInfo& conn() const override { return info_; }
@@ -63,38 +67,48 @@ class Dispatcher final : public flow::AppLayer, public Context {
   enum class State : uint8_t { kProbing, kActive, kDone };
   struct Chunk {
     bool is_orig;
-    uint32_t offset;  // into buf_[is_orig ? 0 : 1]
+    uint32_t offset;  // into buf[is_orig ? 0 : 1]
     uint32_t len;
     core::Timestamp ts;
   };
+  // TCP probing state, allocated at the first byte and freed once probing
+  // ends: most live connections (UDP, or TCP past probing) never need it.
+  struct ProbeBuffers {
+    std::string buf[2];          // probe bytes: orig, resp
+    std::vector<Chunk> chunks;   // arrival order of the probe bytes
+  };
 
   void probe(bool more_orig, bool more_resp);
+  // Asks the candidates in order (hint ports first); starts the first kYes
+  // (returns true), drops every kNo.
+  bool ask_candidates(ProbeInput in);
   void start(const Protocol& p);
+  void stop_probing();
   void deliver(bool is_orig, core::ByteView data, core::Timestamp ts);
   void after_call();
   void add_service(std::string_view name);
+  size_t probe_size(size_t d) const { return probe_ ? probe_->buf[d].size() : 0; }
 
   flow::ConnInfo info_;
   AnalyzerConfig config_;
+  State state_ = State::kProbing;
+  bool ended_[2] = {false, false};
+  bool finished_ = false;
+  bool upgrade_pending_ = false;
+  int datagrams_ = 0;
+  uint32_t seq_ = 0;
+  // Candidates still possible, as bit sets over registry indexes (at most
+  // Registry::kMaxProtocols): no per-connection vector. Those whose hint
+  // ports include the responder port are asked first, each set in registry order.
+  uint64_t candidates_ = 0;
+  uint64_t hinted_ = 0;
   core::Anomalies& anomalies_;
   std::vector<std::unique_ptr<Record>>& sink_;
   const Registry& registry_;
-
-  State state_ = State::kProbing;
-  struct Candidate {
-    const Protocol* protocol;
-    bool port_hint;  // the responder port is one of its hint ports (looked up once)
-  };
-  std::vector<Candidate> candidates_;  // still possible, hint ports first
-  std::string buf_[2];                       // probe bytes: orig, resp
-  std::vector<Chunk> chunks_;                // arrival order of the probe bytes
-  bool ended_[2] = {false, false};
-  int datagrams_ = 0;
+  std::unique_ptr<ProbeBuffers> probe_;
   std::unique_ptr<Analyzer> analyzer_;
   std::vector<std::unique_ptr<Analyzer>> retired_;  // replaced by an upgrade; finished at the end
-  std::string pending_upgrade_;
-  bool finished_ = false;
-  uint32_t seq_ = 0;
+  const Protocol* upgrade_to_ = nullptr;  // when upgrade_pending_ (null: unknown protocol)
   std::string service_;
 };
 

@@ -12,6 +12,7 @@
 // whose hint ports match the responder port first). The first kYes wins.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -51,7 +52,11 @@ struct Protocol {
 
 class Registry {
  public:
-  void add(Protocol p) { protocols_.push_back(std::move(p)); }
+  // The Dispatcher keeps its candidate protocols as 64-bit sets of indexes.
+  static constexpr size_t kMaxProtocols = 64;
+  // Appends p; more than kMaxProtocols is a programming error (the list is
+  // fixed at build time) and aborts.
+  void add(Protocol p);
   const std::vector<Protocol>& protocols() const { return protocols_; }
   const Protocol* find(std::string_view name, uint8_t transport) const;
 

@@ -143,6 +143,10 @@ struct Worker {
     pending_logs.clear();
   }
 
+  // The last flush emits every live connection at once: growing the vector
+  // by doubling to that size was a peak of ~24 MB on the 2 GB capture.
+  void reserve_for_flush() { pending.reserve(pending.size() + static_cast<size_t>(table.live_flows())); }
+
   void run() {
     for (;;) {
       std::unique_ptr<Batch> b = in.pop();
@@ -159,6 +163,7 @@ struct Worker {
         report(false);
       }
       if (b->end) {
+        reserve_for_flush();
         table.flush();
         report(true);
         return;
@@ -443,6 +448,7 @@ bool Engine::run(const std::vector<std::string>& inputs, RunStats& stats) {
     for (auto& w : workers) w->thread.join();
   } else {
     read_all();
+    workers[0]->reserve_for_flush();
     workers[0]->table.flush();
     emit_group(*workers[0]);
   }

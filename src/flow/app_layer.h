@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/byte_view.h"
 #include "core/ip_address.h"
@@ -44,6 +45,13 @@ class AppLayer {
   // false once nothing more will be parsed (no protocol recognised, or the
   // analyzer gave up): the flow table then stops reassembling this connection.
   virtual bool wants_data() const = 0;
+  // true once the layer will parse nothing more and finish() would only
+  // leave rec.service empty: the flow table may then delete it early (its
+  // memory matters more than the rest of a long connection's life).
+  virtual bool disposable() const { return false; }
+  // After finish(): the ConnInfo uid it was created with (moved out, so the
+  // conn record reuses it); empty if it kept none.
+  virtual std::string take_uid() { return {}; }
 };
 
 // Creates the application layer of a connection; one factory per flow table
@@ -51,7 +59,8 @@ class AppLayer {
 class AppLayerFactory {
  public:
   virtual ~AppLayerFactory() = default;
-  virtual std::unique_ptr<AppLayer> create(const ConnInfo& info) = 0;
+  // By value: the layer keeps it (its uid string is moved, not copied).
+  virtual std::unique_ptr<AppLayer> create(ConnInfo info) = 0;
 };
 
 }  // namespace trawl::flow

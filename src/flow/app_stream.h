@@ -3,7 +3,9 @@
 // in-order bytes and gaps go to the connection's AppLayer while it wants
 // them; reassembly itself keeps running to the end so that gaps (missed
 // bytes) are counted for every connection. UDP: datagrams go straight to the
-// AppLayer. The AppLayer may be null (no analyzers configured).
+// AppLayer. The AppLayer may be null (no analyzers configured). An AppLayer
+// that reports itself disposable is deleted at once, to keep long-lived
+// connections cheap (UDP: the flow table then drops the whole AppStream).
 #pragma once
 
 #include <cstdint>
@@ -19,11 +21,18 @@
 
 namespace trawl::flow {
 
+// What every stream of one flow table shares (one per table, outlives its
+// streams), so each AppStream holds one pointer instead of copies.
+struct StreamEnv {
+  ReassemblyBudget* budget = nullptr;
+  core::Anomalies* anomalies = nullptr;
+  ReassemblyLimits limits;
+};
+
 class AppStream {
  public:
   // orig_side: the key side that is the originator now (roles as of creation).
-  AppStream(std::unique_ptr<AppLayer> layer, uint8_t orig_side, ReassemblyBudget& budget,
-            core::Anomalies& anomalies, const ReassemblyLimits& limits);
+  AppStream(std::unique_ptr<AppLayer> layer, uint8_t orig_side, const StreamEnv& env);
   ~AppStream();
   AppStream(const AppStream&) = delete;
   AppStream& operator=(const AppStream&) = delete;
@@ -38,16 +47,18 @@ class AppStream {
   void close(core::Timestamp t);
   // Then: the AppLayer emits what is pending and fills rec.service.
   void finish(core::Timestamp t, ConnRecord& rec);
+  // After finish(): the connection's uid as the AppLayer was given it (empty
+  // if there is no AppLayer (any more); the conn record then makes it).
+  std::string take_uid() { return layer_ ? layer_->take_uid() : std::string(); }
+  // false once the AppLayer was deleted as disposable (or there was none).
+  bool has_layer() const { return layer_ != nullptr; }
 
   // Gap bytes reported since the last call, per key side (for missed_bytes
   // and the 'G' history letter).
-  // The connection's uid when the application layer was given it (made once
-  // per connection; the conn record takes it at the end). Empty otherwise.
-  std::string uid;
-
   uint64_t take_gap(uint8_t side) {
-    uint64_t g = new_gap_[side];
-    new_gap_[side] = 0;
+    if (!tcp_) return 0;
+    uint64_t g = tcp_->new_gap[side];
+    tcp_->new_gap[side] = 0;
     return g;
   }
 
@@ -59,19 +70,26 @@ class AppStream {
     void on_gap(uint64_t bytes) override;
     void on_end() override;
   };
+  // TCP only, allocated at the first TCP packet: UDP streams (most live
+  // analysed connections) then cost 32 bytes instead of about 112.
+  struct Tcp {
+    Side sides[2];
+    std::unique_ptr<TcpReassembler> r[2];
+    uint64_t new_gap[2] = {0, 0};
+    core::Timestamp now;  // time of the packet being handled (for the callbacks)
+  };
   bool live() const { return layer_ && layer_->wants_data(); }
   bool is_orig(uint8_t side) const { return side == orig_side_; }
+  // After a call into the layer: frees it once it has nothing left to do.
+  void release_if_disposable() {
+    if (layer_->disposable()) layer_.reset();
+  }
   TcpReassembler& reassembler(uint8_t side);
 
   std::unique_ptr<AppLayer> layer_;
+  const StreamEnv* env_;
+  std::unique_ptr<Tcp> tcp_;
   uint8_t orig_side_;
-  ReassemblyBudget& budget_;
-  core::Anomalies& anomalies_;
-  ReassemblyLimits limits_;
-  Side sides_[2];
-  std::unique_ptr<TcpReassembler> r_[2];
-  uint64_t new_gap_[2] = {0, 0};
-  core::Timestamp now_;
 };
 
 }  // namespace trawl::flow

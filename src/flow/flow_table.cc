@@ -37,6 +37,8 @@ struct Entry {
   uint32_t prev = kNil;
   uint32_t next = kNil;  // also the free-list link
   uint8_t list = kNoList;
+  // UDP: the application layer was freed as disposable; do not make another.
+  bool app_closed = false;
   Connection conn;
   std::unique_ptr<AppStream> app;  // from the first payload byte on (TCP/UDP)
 };
@@ -71,6 +73,7 @@ struct FlowTable::Impl {
   int64_t now = INT64_MIN;
   KeySeed seed;
   ReassemblyBudget budget;
+  StreamEnv env;  // what every AppStream of this table shares
 
   Impl(FlowConfig c, core::Anomalies& a, ConnSink s)
       : cfg(c), anomalies(a), sink(std::move(s)), max_flows(std::clamp<uint64_t>(c.max_flows, 1, kNil - 1)) {
@@ -83,6 +86,9 @@ struct FlowTable::Impl {
     std::random_device rd;
     for (uint64_t& w : seed.s) w = (uint64_t{rd()} << 32) ^ rd();
     budget.max_bytes = cfg.reassembly_budget_bytes;
+    env.budget = &budget;
+    env.anomalies = &anomalies;
+    env.limits = cfg.reassembly;
   }
 
   Entry& at(uint32_t i) { return chunks[i >> kChunkBits][i & (kChunkSize - 1)]; }
@@ -212,16 +218,19 @@ struct FlowTable::Impl {
   void emit_and_free(uint32_t i, size_t pos) {
     Entry& e = at(i);
     ConnRecord rec;
+    std::string uid;
     if (e.app) {
       // Close the streams first: their last holes count as missed bytes.
       e.app->close(e.conn.last_time());
       drain_gaps(e);
-    }
-    e.conn.to_record(rec, e.app ? &e.app->uid : nullptr);
-    if (e.app) {
+      // finish() only fills rec.service (to_record leaves it alone) and may
+      // still need the uid; the conn record then takes it over.
       e.app->finish(e.conn.last_time(), rec);
+      uid = e.app->take_uid();
       e.app.reset();
     }
+    e.app_closed = false;
+    e.conn.to_record(rec, &uid);
     unlink(i);
     erase_slot(pos);
     e.deadline = kNever;
@@ -310,9 +319,8 @@ struct FlowTable::Impl {
 
   void payload(Entry& e, const decode::DecodedPacket& pkt, uint8_t side, Transport tr, core::Timestamp t) {
     if (!e.app) {
-      if (pkt.payload_len == 0) return;
+      if (pkt.payload_len == 0 || e.app_closed) return;
       std::unique_ptr<AppLayer> layer;
-      std::string uid;
       if (cfg.app) {
         ConnInfo info;
         const Connection& c = e.conn;
@@ -325,18 +333,24 @@ struct FlowTable::Impl {
         info.proto = c.key().proto;
         info.first_index = c.first_index();
         info.start = c.start_time();
-        layer = cfg.app->create(info);
-        uid = std::move(info.uid);
+        layer = cfg.app->create(std::move(info));  // keeps the uid; the conn record takes it back
       }
       if (!layer && tr == Transport::kUdp) return;  // UDP without analyzers needs nothing
-      e.app = std::make_unique<AppStream>(std::move(layer), e.conn.orig_side(), budget, anomalies, cfg.reassembly);
-      e.app->uid = std::move(uid);  // the conn record reuses it
+      e.app = std::make_unique<AppStream>(std::move(layer), e.conn.orig_side(), env);
     }
     if (tr == Transport::kTcp) {
+      // TCP keeps its AppStream when the layer is gone: reassembly still
+      // counts missed bytes.
       e.app->tcp_packet(side, pkt, e.conn.tcp_isn(side), t);
       drain_gaps(e);
     } else {
       e.app->datagram(side, pkt.payload, t);
+      if (!e.app->has_layer()) {
+        // Nothing more to parse and nothing to finish: UDP keeps no state
+        // for it (the conn record makes the uid again at the end).
+        e.app.reset();
+        e.app_closed = true;
+      }
     }
   }
 

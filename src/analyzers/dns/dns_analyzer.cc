@@ -134,9 +134,16 @@ Probe probe_tcp(const ProbeInput& in) {
   return Probe::kYes;
 }
 
+const DnsAnalyzerLimits DnsAnalyzer::kDefaultLimits{};
+
+const DnsAnalyzerLimits* DnsAnalyzer::own_limits(const DnsAnalyzerLimits& limits) {
+  own_limits_ = std::make_unique<const DnsAnalyzerLimits>(limits);
+  return own_limits_.get();
+}
+
 DnsAnalyzer::DnsAnalyzer(Context& ctx, const DnsAnalyzerLimits& limits)
     : ctx_(ctx),
-      limits_(limits),
+      limits_(limits == kDefaultLimits ? &kDefaultLimits : own_limits(limits)),
       tcp_(ctx.conn().proto == 6),
       mdns_(ctx.conn().orig_p == 5353 || ctx.conn().resp_p == 5353) {
   if (tcp_) sides_ = std::make_unique<TcpSide[]>(2);
@@ -189,17 +196,17 @@ void DnsAnalyzer::tcp_data(TcpSide& s, core::ByteView in, core::Timestamp ts) {
       s.len_have = 2;
       s.got = 0;
       s.damaged = false;
-      if (s.msg_len > limits_.max_tcp_message) ctx_.anomalies().add(kAnomTcpMessageTooLarge);
+      if (s.msg_len > limits_->max_tcp_message) ctx_.anomalies().add(kAnomTcpMessageTooLarge);
       // The whole message is here: parse it in place.
       if (in.size() >= s.msg_len) {
-        message(in.first(std::min(s.msg_len, limits_.max_tcp_message)), ts);
+        message(in.first(std::min(s.msg_len, limits_->max_tcp_message)), ts);
         in = in.subspan(s.msg_len);
         s.len_have = 0;
         continue;
       }
     }
     const size_t take = std::min(in.size(), s.msg_len - s.got);
-    const size_t keep_limit = std::min(s.msg_len, limits_.max_tcp_message);
+    const size_t keep_limit = std::min(s.msg_len, limits_->max_tcp_message);
     if (!s.damaged && s.buf.size() < keep_limit) {
       const size_t keep = std::min(take, keep_limit - s.buf.size());
       s.buf.append(reinterpret_cast<const char*>(in.data()), keep);
@@ -264,7 +271,7 @@ void DnsAnalyzer::message(core::ByteView msg, core::Timestamp ts) {
   // vectors keep their capacity (no per-connection copy of it either).
   static thread_local DnsMessage scratch;
   if (stopped_) return;
-  if (++messages_ > limits_.max_messages) {
+  if (++messages_ > limits_->max_messages) {
     ctx_.anomalies().add(kAnomTooManyMessages);
     stop();
     return;
@@ -272,12 +279,12 @@ void DnsAnalyzer::message(core::ByteView msg, core::Timestamp ts) {
   bool bad = msg.size() < kHeaderLen;
   if (bad) {
     ctx_.anomalies().add(kAnomTruncated);
-  } else if (core::load_be16(msg.data() + 4) > limits_.max_questions) {
+  } else if (core::load_be16(msg.data() + 4) > limits_->max_questions) {
     ctx_.anomalies().add(kAnomTooManyQuestions);
     bad = true;
   }
   if (bad) {
-    if (++bad_in_row_ >= limits_.max_bad_in_row) {
+    if (++bad_in_row_ >= limits_->max_bad_in_row) {
       ctx_.anomalies().add(kAnomNotDns);
       stop();
     }
@@ -287,7 +294,7 @@ void DnsAnalyzer::message(core::ByteView msg, core::Timestamp ts) {
   // A partly parsed message still yields what came before the damage (its
   // header and usually its question), as Zeek's events do.
   DnsMessage& m = scratch;
-  parse_dns_message(msg, m, ctx_.anomalies(), limits_.parser);
+  parse_dns_message(msg, m, ctx_.anomalies(), limits_->parser);
   expire(ts);
   // Only standard queries are tracked (as Zeek): NOTIFY, UPDATE and the
   // rest are not transactions of dns.log.
@@ -374,6 +381,7 @@ void DnsAnalyzer::on_query(const DnsMessage& m, core::Timestamp ts) {
       fill_query(*it->rec, m);
       ctx_.emit(std::move(it->rec));
       pending_.erase(it);
+      release_if_idle();
       return;
     }
   }
@@ -388,6 +396,7 @@ void DnsAnalyzer::on_reply(DnsMessage& m, core::Timestamp ts) {
       fill_reply(*it->rec, m, ts);
       ctx_.emit(std::move(it->rec));
       pending_.erase(it);
+      release_if_idle();
       return;
     }
   }
@@ -416,7 +425,7 @@ DnsAnalyzer::Pending DnsAnalyzer::make_pending(const DnsMessage& m, core::Timest
 }
 
 void DnsAnalyzer::add_pending(Pending p) {
-  if (pending_.size() >= limits_.max_pending) {
+  if (pending_.size() >= limits_->max_pending) {
     ctx_.anomalies().add(kAnomTooManyPending);
     flush(pending_.front());
     pending_.erase(pending_.begin());
@@ -426,8 +435,16 @@ void DnsAnalyzer::add_pending(Pending p) {
 
 void DnsAnalyzer::expire(core::Timestamp now) {
   size_t n = 0;
-  while (n < pending_.size() && now - pending_[n].seen > limits_.pending_timeout_ns) flush(pending_[n++]);
+  while (n < pending_.size() && now - pending_[n].seen > limits_->pending_timeout_ns) flush(pending_[n++]);
+  if (n == 0) return;
   pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(n));
+  release_if_idle();
+}
+
+void DnsAnalyzer::release_if_idle() {
+  // Most connections carry one transaction and then idle until their
+  // inactivity timeout: free the vector's slot meanwhile.
+  if (pending_.empty()) std::vector<Pending>().swap(pending_);
 }
 
 void DnsAnalyzer::flush(Pending& p) {

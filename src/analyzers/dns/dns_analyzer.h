@@ -44,6 +44,8 @@ struct DnsAnalyzerLimits {
   // Zeek's dns_max_queries: a message with more questions is not parsed.
   uint16_t max_questions = 25;
   DnsLimits parser;
+
+  bool operator==(const DnsAnalyzerLimits&) const = default;
 };
 
 class DnsAnalyzer final : public Analyzer {
@@ -90,11 +92,18 @@ class DnsAnalyzer final : public Analyzer {
   Pending make_pending(const DnsMessage& m, core::Timestamp ts, bool is_reply) const;
   void add_pending(Pending p);
   void expire(core::Timestamp now);
+  void release_if_idle();
   void flush(Pending& p);
   void stop();
 
+  // The defaults are shared: a copy per analyzer cost 64 bytes for each of
+  // the many live DNS connections. Other limits get their own copy.
+  static const DnsAnalyzerLimits kDefaultLimits;
+  const DnsAnalyzerLimits* own_limits(const DnsAnalyzerLimits& limits);
+
   Context& ctx_;
-  DnsAnalyzerLimits limits_;
+  std::unique_ptr<const DnsAnalyzerLimits> own_limits_;  // set when not the defaults
+  const DnsAnalyzerLimits* limits_;
   bool tcp_;
   bool mdns_;  // port 5353: responses without a query are the protocol's announcements
   bool stopped_ = false;

@@ -38,6 +38,8 @@ struct DnsLimits {
   size_t max_records_per_section = 256;  // questions count as a section
   uint32_t max_name_jumps = 32;
   size_t max_txt_bytes = 4096;  // per message, over all TXT strings kept
+
+  bool operator==(const DnsLimits&) const = default;
 };
 
 enum RrType : uint16_t {

@@ -217,5 +217,52 @@ TEST_F(DispatcherTest, OtherTransportsGetNoCandidates) {
   EXPECT_TRUE(calls.empty());
 }
 
+TEST_F(DispatcherTest, DoneWithoutAnalyzerIsDisposable) {
+  auto d = make(1000);
+  EXPECT_FALSE(d->disposable());  // still probing
+  d->stream_data(true, bytes("GET / HTTP/1.1\r\n"), core::Timestamp{1});
+  d->stream_data(false, bytes("HTTP/1.1 200 OK\r\n"), core::Timestamp{2});
+  EXPECT_FALSE(d->wants_data());
+  EXPECT_TRUE(d->disposable());
+  EXPECT_EQ(service(*d), "");
+  EXPECT_EQ(d->take_uid(), "Ctest");
+}
+
+TEST_F(DispatcherTest, GiveUpIsNotDisposable) {
+  // The analyzer still gets finish(): the dispatcher must be kept.
+  auto d = make(5555);
+  d->stream_data(true, bytes("A-QUIT"), core::Timestamp{1});
+  EXPECT_FALSE(d->wants_data());
+  EXPECT_FALSE(d->disposable());
+  EXPECT_EQ(service(*d), "a");
+}
+
+TEST_F(DispatcherTest, UdpDoneAfterProbeLimitIsDisposable) {
+  auto d = make(53, 17);
+  for (int i = 0; i <= Dispatcher::kProbeDatagrams; ++i) d->datagram(true, bytes("x"), core::Timestamp{i});
+  EXPECT_FALSE(d->wants_data());
+  EXPECT_TRUE(d->disposable());
+}
+
+TEST_F(DispatcherTest, UpgradeToUnknownProtocolStopsDelivery) {
+  // "UPGRADE" asks for "b"; a registry without "b" ends delivery, and the
+  // analyzer is still finished (not disposable).
+  Registry small;
+  small.add(Protocol{"a", 6, {1000}, probe_a, [](Context& c) -> std::unique_ptr<Analyzer> {
+                       return std::make_unique<Toy<'a'>>(c);
+                     }});
+  flow::ConnInfo info;
+  info.uid = "Cup";
+  info.resp_p = 1000;
+  info.proto = 6;
+  Dispatcher d(info, AnalyzerConfig{}, anomalies, sink, small);
+  d.stream_data(true, bytes("A-UPGRADE"), core::Timestamp{1});
+  d.stream_data(true, bytes("more"), core::Timestamp{2});
+  EXPECT_FALSE(d.wants_data());
+  EXPECT_FALSE(d.disposable());
+  EXPECT_EQ(service(d), "a");
+  EXPECT_EQ(calls, (std::vector<std::string>{"a:o:A-UPGRADE", "a:finish"}));
+}
+
 }  // namespace
 }  // namespace trawl::analyzers

@@ -8,12 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <ctime>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/hash.h"
+#include "flow/app_layer.h"
 #include "flow/conn_uid.h"
 #include "flow/flow_test_util.h"
 
@@ -711,6 +713,131 @@ TEST(FlowBench, NsPerPacket) {
                   burst, ns, quick ? " (instrumented build)" : "");
     }
   }
+}
+
+// ---------------------------------------------------------------------------
+// Application layer lifetime: a layer that is disposable (nothing more to
+// parse, nothing to finish) is freed early; the records do not change.
+
+struct FakeLayerStats {
+  int created = 0;
+  int destroyed = 0;
+  int finished = 0;
+  int calls = 0;
+  std::string uid;  // the uid the layer was created with
+};
+
+class FakeLayer final : public AppLayer {
+ public:
+  FakeLayer(FakeLayerStats& st, std::string uid, int calls_until_done, bool disposable)
+      : st_(st), uid_(std::move(uid)), left_(calls_until_done), disposable_(disposable) {}
+  ~FakeLayer() override { ++st_.destroyed; }
+  void stream_data(bool, core::ByteView, core::Timestamp) override { call(); }
+  void stream_gap(bool, uint64_t, core::Timestamp) override { call(); }
+  void stream_end(bool, core::Timestamp) override {}
+  void datagram(bool, core::ByteView, core::Timestamp) override { call(); }
+  void finish(core::Timestamp, ConnRecord& rec) override {
+    ++st_.finished;
+    rec.service = "fake";
+  }
+  bool wants_data() const override { return left_ > 0; }
+  bool disposable() const override { return disposable_ && left_ <= 0; }
+  std::string take_uid() override { return std::move(uid_); }
+
+ private:
+  void call() {
+    ++st_.calls;
+    --left_;
+  }
+  FakeLayerStats& st_;
+  std::string uid_;
+  int left_;
+  bool disposable_;
+};
+
+class FakeFactory final : public AppLayerFactory {
+ public:
+  FakeFactory(FakeLayerStats& st, int calls_until_done, bool disposable)
+      : st_(st), calls_(calls_until_done), disposable_(disposable) {}
+  std::unique_ptr<AppLayer> create(ConnInfo info) override {
+    ++st_.created;
+    st_.uid = info.uid;
+    return std::make_unique<FakeLayer>(st_, std::move(info.uid), calls_, disposable_);
+  }
+
+ private:
+  FakeLayerStats& st_;
+  int calls_;
+  bool disposable_;
+};
+
+TEST(FlowAppLayer, DisposableUdpLayerIsFreedAndNotRecreated) {
+  FakeLayerStats st;
+  FakeFactory f(st, 1, true);
+  FlowConfig cfg;
+  cfg.app = &f;
+  Harness h(cfg);
+  h.send(udp_packet("10.0.0.1", 40000, "10.0.0.2", 9999, 20, 1.0));
+  EXPECT_EQ(st.created, 1);
+  EXPECT_EQ(st.destroyed, 1);  // freed right after the datagram that finished it
+  h.send(udp_packet("10.0.0.2", 9999, "10.0.0.1", 40000, 30, 1.5));
+  h.send(udp_packet("10.0.0.1", 40000, "10.0.0.2", 9999, 20, 2.0));
+  h.flush();
+  EXPECT_EQ(st.created, 1);  // no second layer for the same connection
+  EXPECT_EQ(st.calls, 1);
+  EXPECT_EQ(st.finished, 0);
+  ASSERT_EQ(h.records.size(), 1u);
+  const ConnRecord& r = h.records[0];
+  EXPECT_EQ(r.service, "");
+  EXPECT_EQ(r.uid, st.uid);  // made again, the same
+  EXPECT_EQ(r.orig_pkts, 2u);
+  EXPECT_EQ(r.resp_pkts, 1u);
+}
+
+TEST(FlowAppLayer, LiveLayerIsFinishedAndItsUidReused) {
+  FakeLayerStats st;
+  FakeFactory f(st, 1, false);  // done after one call, but not disposable
+  FlowConfig cfg;
+  cfg.app = &f;
+  Harness h(cfg);
+  h.send(udp_packet("10.0.0.1", 40000, "10.0.0.2", 9999, 20, 1.0));
+  h.send(udp_packet("10.0.0.2", 9999, "10.0.0.1", 40000, 30, 1.5));
+  EXPECT_EQ(st.destroyed, 0);
+  h.flush();
+  EXPECT_EQ(st.created, 1);
+  EXPECT_EQ(st.destroyed, 1);
+  EXPECT_EQ(st.finished, 1);
+  EXPECT_EQ(st.calls, 1);
+  ASSERT_EQ(h.records.size(), 1u);
+  EXPECT_EQ(h.records[0].service, "fake");
+  EXPECT_EQ(h.records[0].uid, st.uid);
+  EXPECT_FALSE(st.uid.empty());
+}
+
+TEST(FlowAppLayer, TcpKeepsCountingGapsAfterTheLayerIsFreed) {
+  FakeLayerStats st;
+  FakeFactory f(st, 1, true);
+  FlowConfig cfg;
+  cfg.app = &f;
+  Harness h(cfg);
+  TcpConversation c(h, "10.0.0.1", 50000, "10.0.0.2", 80);
+  c.client("S");
+  c.server("SA");
+  c.client("A");
+  c.client("PA", 100);
+  EXPECT_EQ(st.destroyed, 1);  // gone after its one delivery
+  c.skip(true, 500);
+  c.client("PA", 100);
+  c.server("A");
+  h.flush();
+  EXPECT_EQ(st.created, 1);
+  EXPECT_EQ(st.calls, 1);
+  EXPECT_EQ(st.finished, 0);
+  const ConnRecord& r = h.records.at(0);
+  EXPECT_EQ(r.missed_bytes, 500u);
+  EXPECT_EQ(r.history, "ShADaG");
+  EXPECT_EQ(r.service, "");
+  EXPECT_EQ(r.uid, st.uid);
 }
 
 }  // namespace
