@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "detect/evidence.h"
+
 namespace trawl::detect::dns {
 
 // The registered domain of a lower-case name: one label more than its public
@@ -62,21 +64,21 @@ std::string json_string_array(const std::vector<std::string>& v);
 class UidSample {
  public:
   explicit UidSample(size_t cap = 20) : cap_(cap) {}
-  void add(const std::string& uid) {
+  void add(std::string_view uid) {
     ++total_;
     // A flow's transactions arrive together: the newest uid is the likeliest
     // repeat, so it is checked before the search.
-    if (uids_.size() < cap_ && !uid.empty() && (uids_.empty() || uids_.back() != uid) &&
-        std::find(uids_.begin(), uids_.end(), uid) == uids_.end()) {
+    if (uids_.size() < cap_ && !uid.empty() && (uids_.empty() || uids_.back() != uid) && !uids_.contains(uid)) {
       uids_.push_back(uid);
     }
   }
-  const std::vector<std::string>& uids() const { return uids_; }
+  std::vector<std::string> uids() const { return uids_.to_vector(); }
+  size_t held() const { return uids_.size(); }
   uint64_t total() const { return total_; }
 
  private:
   size_t cap_;
-  std::vector<std::string> uids_;
+  PackedUids uids_;  // detect/evidence.h: a uid in 19 bytes, not 64
   uint64_t total_ = 0;
 };
 

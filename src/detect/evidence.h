@@ -5,38 +5,136 @@
 #pragma once
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/timestamp.h"
 
 namespace trawl::detect {
 
+// Uids packed into one byte buffer, each a varint length and its bytes: a
+// conn uid (18 chars) takes 19 bytes instead of a 32-byte std::string plus
+// its heap block (libstdc++'s inline buffer holds only 15 chars). For the
+// bounded uid samples detectors keep per actor, most of their memory.
+class PackedUids {
+ public:
+  void push_back(std::string_view u) {
+    last_ = static_cast<uint32_t>(buf_.size());
+    for (size_t n = u.size();; n >>= 7) {
+      const auto low = static_cast<unsigned char>(n & 0x7f);
+      if (n < 0x80) {
+        buf_.push_back(static_cast<char>(low));
+        break;
+      }
+      buf_.push_back(static_cast<char>(low | 0x80));
+    }
+    buf_.insert(buf_.end(), u.begin(), u.end());
+    ++size_;
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  // The uid pushed last (empty when none).
+  std::string_view back() const {
+    if (size_ == 0) return {};
+    size_t i = last_;
+    return read(i);
+  }
+  bool contains(std::string_view u) const {
+    bool found = false;
+    for_each([&](std::string_view x) { found = found || x == u; });
+    return found;
+  }
+  template <typename F>
+  void for_each(F&& f) const {
+    size_t i = 0;
+    while (i < buf_.size()) f(read(i));
+  }
+  std::vector<std::string> to_vector() const {
+    std::vector<std::string> out;
+    out.reserve(size_);
+    for_each([&](std::string_view u) { out.emplace_back(u); });
+    return out;
+  }
+
+ private:
+  // The uid at i; moves i past it.
+  std::string_view read(size_t& i) const {
+    size_t n = 0;
+    for (unsigned shift = 0; i < buf_.size() && shift < 64; shift += 7) {
+      const auto b = static_cast<unsigned char>(buf_[i++]);
+      n |= static_cast<size_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) break;
+    }
+    n = std::min(n, buf_.size() - i);  // only push_back writes buf_: never clipped
+    std::string_view u(buf_.data() + i, n);
+    i += n;
+    return u;
+  }
+
+  std::vector<char> buf_;
+  uint32_t size_ = 0;
+  uint32_t last_ = 0;  // offset of the last uid
+};
+
 // The first `cap` evidence uids (in record order, which is deterministic),
 // and how many there were in all.
 class Evidence {
  public:
   explicit Evidence(size_t cap = 20) : cap_(cap) {}
-  void add(const std::string& uid) {
+  void add(std::string_view uid) {
     ++total_;
     if (uids_.size() < cap_ && !uid.empty()) uids_.push_back(uid);
   }
   void merge(const Evidence& o) {
-    for (const auto& u : o.uids_) {
-      if (uids_.size() >= cap_) break;
-      uids_.push_back(u);
-    }
+    o.uids_.for_each([&](std::string_view u) {
+      if (uids_.size() < cap_) uids_.push_back(u);
+    });
     total_ += o.total_;
   }
-  const std::vector<std::string>& uids() const { return uids_; }
+  std::vector<std::string> uids() const { return uids_.to_vector(); }
+  size_t held() const { return uids_.size(); }  // uids kept (at most cap)
   uint64_t total() const { return total_; }
 
  private:
   size_t cap_;
-  std::vector<std::string> uids_;
+  PackedUids uids_;
   uint64_t total_ = 0;
+};
+
+// DistinctSet for small caps (a few dozen values): the same add/contains/
+// count/sample, held in a sorted vector instead of a tree (one allocation
+// instead of a 32-byte node header per value). values() is ascending.
+template <typename T>
+class SmallDistinctSet {
+ public:
+  explicit SmallDistinctSet(size_t cap) : cap_(static_cast<uint32_t>(std::min<size_t>(cap, UINT32_MAX))) {}
+  // True if the value was new.
+  bool add(const T& v) {
+    auto it = std::lower_bound(vals_.begin(), vals_.end(), v);
+    if (it != vals_.end() && !(v < *it)) return false;
+    if (vals_.size() < cap_) {
+      vals_.insert(it, v);
+    } else {
+      ++overflow_;
+    }
+    return true;
+  }
+  bool contains(const T& v) const { return std::binary_search(vals_.begin(), vals_.end(), v); }
+  uint64_t count() const { return vals_.size() + overflow_; }
+  bool saturated() const { return overflow_ > 0; }
+  const std::vector<T>& values() const { return vals_; }
+  std::vector<T> sample(size_t n) const {
+    return std::vector<T>(vals_.begin(), vals_.begin() + static_cast<std::ptrdiff_t>(std::min(n, vals_.size())));
+  }
+
+ private:
+  std::vector<T> vals_;
+  uint32_t cap_;
+  uint64_t overflow_ = 0;
 };
 
 // Distinct values, exact up to `cap`; past it, values already held still

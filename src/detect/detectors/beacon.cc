@@ -18,6 +18,7 @@
 #include <string>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -74,23 +75,30 @@ struct Settings {
   size_t max_dns_links = 50000;
 };
 
-// One connection series: a source and an address or a domain.
+// A kept connection: start time and originator IP bytes (one vector of
+// these instead of two parallel vectors: one allocation per series).
+struct Kept {
+  int64_t ts_ns;
+  uint32_t size;
+};
+
+// One connection series: a source and an address or a domain. Most series
+// hold a connection or two, so its fixed part is what counts: small sorted
+// vectors instead of tree containers, the service interned.
 struct Series {
-  std::vector<int64_t> ts_ns;   // start times kept for scoring (the most recent, capped)
-  std::vector<uint32_t> sizes;  // originator IP bytes per kept connection
-  uint64_t count = 0;           // all connections
-  uint64_t dropped = 0;         // connections whose time was not kept
+  std::vector<Kept> kept;       // start times kept for scoring (the most recent, capped)
+  uint64_t count = 0;           // all connections; count - kept.size() were not kept
   uint64_t orig_bytes = 0;      // payload
   uint64_t resp_bytes = 0;
   uint64_t tls = 0;             // connections that were TLS
   core::Timestamp first{INT64_MAX};
   core::Timestamp last{INT64_MIN};
-  std::map<uint16_t, uint64_t> ports;  // destination port -> connections (capped)
-  DistinctSet<core::IpAddress> dsts{kDstSample * 4};
-  std::string service;                 // first service seen
+  std::vector<std::pair<uint16_t, uint64_t>> ports;  // destination port -> connections, ascending (capped)
+  SmallDistinctSet<core::IpAddress> dsts{kDstSample * 4};
+  const std::string* service = nullptr;  // first service seen (interned), null: none yet
   Evidence evidence{kEvidenceCap};
   uint64_t by_source[3] = {0, 0, 0};   // domain series: how the domain was learned
-  std::set<std::string> links;         // address series: domains its connections went to
+  std::vector<std::string> links;      // address series: distinct domains its connections went to
   bool qualified = false;              // domain series: was scored (for suppression)
 };
 
@@ -349,7 +357,10 @@ class BeaconDetector final : public Detector {
     Series* pair = series_for(pairs_, pk, pairs_ignored_);
     if (pair != nullptr) {
       add(*pair, r, tls);
-      if (!domain.empty() && pair->links.size() < kLinkCap) pair->links.insert(domain);
+      if (!domain.empty() && pair->links.size() < kLinkCap &&
+          std::find(pair->links.begin(), pair->links.end(), domain) == pair->links.end()) {
+        pair->links.push_back(domain);
+      }
     }
     if (!domain.empty()) {
       Series* dom = series_for(domains_, DomainKey{r.orig_h, std::move(domain)}, domains_ignored_);
@@ -481,7 +492,7 @@ class BeaconDetector final : public Detector {
     size_t before = m.size();
     for (auto it = m.begin(); it != m.end();) {
       if (static_cast<double>(it->second.count) < s_.min_unique) {
-        stored_times_ -= it->second.ts_ns.size();
+        stored_times_ -= it->second.kept.size();
         it = m.erase(it);
       } else {
         ++it;
@@ -499,50 +510,47 @@ class BeaconDetector final : public Detector {
     if (tls) ++v.tls;
     v.first = std::min(v.first, r.ts);
     v.last = std::max(v.last, r.ts);
-    auto pit = v.ports.find(r.resp_p);
-    if (pit != v.ports.end()) {
+    auto pit = std::lower_bound(v.ports.begin(), v.ports.end(), r.resp_p,
+                                [](const auto& e, uint16_t p) { return e.first < p; });
+    if (pit != v.ports.end() && pit->first == r.resp_p) {
       ++pit->second;
     } else if (v.ports.size() < kPortCap) {
-      v.ports.emplace(r.resp_p, 1);
+      v.ports.emplace(pit, r.resp_p, 1);
     }
     v.dsts.add(r.resp_h);
-    if (v.service.empty() && !r.service.empty()) v.service = r.service;
+    if (v.service == nullptr && !r.service.empty()) v.service = &*services_.insert(r.service).first;
     v.evidence.add(r.uid);
 
-    if (v.ts_ns.size() >= s_.max_times_per_series) {
+    if (v.kept.size() >= s_.max_times_per_series) {
       // Keep the most recent times: drop the oldest quarter at once.
-      size_t drop = std::max<size_t>(1, v.ts_ns.size() / 4);
-      v.ts_ns.erase(v.ts_ns.begin(), v.ts_ns.begin() + static_cast<std::ptrdiff_t>(drop));
-      v.sizes.erase(v.sizes.begin(), v.sizes.begin() + static_cast<std::ptrdiff_t>(drop));
-      v.dropped += drop;
+      size_t drop = std::max<size_t>(1, v.kept.size() / 4);
+      v.kept.erase(v.kept.begin(), v.kept.begin() + static_cast<std::ptrdiff_t>(drop));
       stored_times_ -= drop;
     }
     if (stored_times_ >= s_.max_stored_times) {
-      ++v.dropped;
       ++times_dropped_budget_;
       return;
     }
     uint64_t size = r.orig_ip_bytes != 0 ? r.orig_ip_bytes : r.orig_bytes;
-    v.ts_ns.push_back(r.ts.ns);
-    v.sizes.push_back(static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX)));
+    v.kept.push_back({r.ts.ns, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))});
     ++stored_times_;
   }
 
   std::optional<Finding> evaluate(Series& v, const core::IpAddress& src, const std::string& domain, int64_t win_min) {
     // Most series are a connection or two: fewer kept times than unique
     // seconds needed cannot pass the test below, so skip building the vectors.
-    if (static_cast<double>(v.ts_ns.size()) < s_.min_unique) return std::nullopt;
+    if (static_cast<double>(v.kept.size()) < s_.min_unique) return std::nullopt;
     // Times in whole seconds as RITA keeps them, restricted to the window.
     std::vector<int64_t> secs;
     std::vector<double> sizes;
     std::vector<int64_t> ns;
-    secs.reserve(v.ts_ns.size());
-    for (size_t i = 0; i < v.ts_ns.size(); ++i) {
-      int64_t sec = floor_sec(v.ts_ns[i]);
+    secs.reserve(v.kept.size());
+    for (const Kept& k : v.kept) {
+      int64_t sec = floor_sec(k.ts_ns);
       if (sec < win_min) continue;
       secs.push_back(sec);
-      ns.push_back(v.ts_ns[i]);
-      sizes.push_back(static_cast<double>(v.sizes[i]));
+      ns.push_back(k.ts_ns);
+      sizes.push_back(static_cast<double>(k.size));
     }
     std::vector<int64_t> uniq = secs;
     std::sort(uniq.begin(), uniq.end());
@@ -602,7 +610,7 @@ class BeaconDetector final : public Detector {
         top_port = p;
       }
     }
-    f.service = v.service;
+    if (v.service != nullptr) f.service = *v.service;
     bool no_data = v.orig_bytes == 0 && v.resp_bytes == 0;
     f.counts = {{"connections", v.count}, {"bytes", v.orig_bytes + v.resp_bytes}};
     f.attack = v.tls * 2 >= v.count && v.tls > 0 ? "T1573" : "T1071";
@@ -678,7 +686,7 @@ class BeaconDetector final : public Detector {
     j.raw("score", fmt("%.3f", res->score)).raw("threat_score", fmt("%.3f", threat));
     j.boolean("internal_to_internal", int_int);
     j.str("first", core::format_epoch_micros(v.first)).str("last", core::format_epoch_micros(v.last));
-    j.u64("times_not_kept", v.dropped);
+    j.u64("times_not_kept", v.count - v.kept.size());
     j.end_object();
     f.details = std::move(d);
     auto& ips_out = reported_ips_[{f.src, f.dst[0]}];
@@ -716,6 +724,7 @@ class BeaconDetector final : public Detector {
   std::vector<NormSlot> norm_cache_;  // kNormSlots once used
   Lru<std::string, UidLink> uid_links_{0};
   Lru<PairKey, std::string> dns_links_{0};
+  std::unordered_set<std::string> services_;  // Series::service points here (nodes do not move)
   SeriesMap<PairKey> pairs_;
   SeriesMap<DomainKey> domains_;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> reported_ips_;  // (src, dst) of findings

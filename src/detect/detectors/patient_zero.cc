@@ -205,7 +205,7 @@ class PatientZeroDetector final : public Detector {
       sev = std::max(sev, h->severity);
       last = std::max(last, h->last);
       for (const auto& u : h->first_finding->evidence) {
-        if (ev.uids().size() < 20) ev.add(u);
+        if (ev.held() < 20) ev.add(u);
       }
       const int64_t delay = h->first - zero.first;
       const std::string from = i ? reached_from(order, i, by_src) : "";

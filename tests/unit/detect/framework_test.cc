@@ -1,6 +1,7 @@
 // The detector framework: finding JSON, thresholds, bounded collections.
 #include <gtest/gtest.h>
 
+#include "detect/dns_util.h"
 #include "detect/evidence.h"
 #include "detect/finding.h"
 #include "detect_test_util.h"
@@ -87,6 +88,45 @@ TEST(Bounded, EvidenceAndDistinctSetsStopGrowingAtTheirCaps) {
   EXPECT_TRUE(d.saturated());
   EXPECT_GE(d.count(), 7u);
   EXPECT_EQ(d.sample(2), (std::vector<int>{0, 1}));
+}
+
+// Evidence packs its uids into one buffer (varint length + bytes): uids of
+// any length, empty ones skipped, merge keeping record order and the cap.
+TEST(Bounded, PackedEvidenceKeepsEveryUidExactly) {
+  const std::string long_uid(300, 'x');  // a two-byte length
+  Evidence e(4);
+  e.add("CabcdefghijklmnopQ");
+  e.add("");
+  e.add(long_uid);
+  e.add(std::string("C\0z", 3));
+  EXPECT_EQ(e.uids(), (std::vector<std::string>{"CabcdefghijklmnopQ", long_uid, std::string("C\0z", 3)}));
+  EXPECT_EQ(e.held(), 3u);
+  EXPECT_EQ(e.total(), 4u);
+  Evidence o(5);
+  o.add("C1");
+  o.add("C2");
+  e.merge(o);
+  EXPECT_EQ(e.uids(), (std::vector<std::string>{"CabcdefghijklmnopQ", long_uid, std::string("C\0z", 3), "C1"}));
+  EXPECT_EQ(e.total(), 6u);
+
+  dns::UidSample u(3);
+  for (const char* x : {"Ca", "Ca", "Cb", "Ca", "Cc", "Cd"}) u.add(x);
+  EXPECT_EQ(u.uids(), (std::vector<std::string>{"Ca", "Cb", "Cc"}));
+  EXPECT_EQ(u.held(), 3u);
+  EXPECT_EQ(u.total(), 6u);
+}
+
+TEST(Bounded, SmallDistinctSetIsASortedDistinctSet) {
+  SmallDistinctSet<int> d(4);
+  for (int v : {5, 3, 5, 9, 1, 7, 3, 8}) d.add(v);
+  EXPECT_EQ(d.values(), (std::vector<int>{1, 3, 5, 9}));
+  EXPECT_TRUE(d.saturated());
+  EXPECT_EQ(d.count(), 6u);  // 4 held, 7 and 8 past the cap
+  EXPECT_TRUE(d.contains(9));
+  EXPECT_FALSE(d.contains(7));
+  EXPECT_FALSE(d.add(3));
+  EXPECT_EQ(d.sample(2), (std::vector<int>{1, 3}));
+  EXPECT_EQ(d.sample(10).size(), 4u);
 }
 
 TEST(Episodes, SplitAtIdleGaps) {
