@@ -186,6 +186,30 @@ std::string decode(std::string_view raw, size_t cap) {
   return out;
 }
 
+// The string elements of a JSON array's text (others are skipped), decoded.
+// For text nlohmann wrote (the shown findings): no whitespace, valid UTF-8.
+void strings_of(std::string_view arr, std::vector<std::string>& out) {
+  size_t i = 1;  // past '['
+  while (i < arr.size()) {
+    char c = arr[i];
+    size_t end;
+    if (c == '"') {
+      end = end_of_string(arr, i);
+      if (end == std::string_view::npos) return;
+      out.push_back(decode(arr.substr(i + 1, end - i - 2), std::string::npos));
+    } else if (c == '[' || c == '{') {
+      end = end_of_nested(arr, i);
+      if (end == std::string_view::npos) return;
+    } else {
+      end = i;
+      while (end < arr.size() && arr[end] != ',' && arr[end] != ']') ++end;
+    }
+    i = end;
+    if (i >= arr.size() || arr[i] != ',') return;
+    ++i;
+  }
+}
+
 double to_double(std::string_view raw) {
   double v = 0;
   auto r = std::from_chars(raw.data(), raw.data() + raw.size(), v);
@@ -214,9 +238,16 @@ struct IpHash {
     return static_cast<size_t>(core::hash_bytes(a.bytes().data(), 16, a.is_v4() ? 4 : 6));
   }
 };
+// Two mixes per pair (an IPv4 address lives in its low word; the high words
+// are folded into the second mix) instead of one hash_bytes per address.
 struct IpPairHash {
   size_t operator()(const std::pair<core::IpAddress, core::IpAddress>& p) const {
-    return IpHash()(p.first) * 31 + IpHash()(p.second);
+    uint64_t a[2], b[2];
+    std::memcpy(a, p.first.bytes().data(), 16);
+    std::memcpy(b, p.second.bytes().data(), 16);
+    uint64_t lo = core::mix64(a[1] ^ (b[1] * 0x9e3779b97f4a7c15ull));
+    uint64_t hi = a[0] ^ (b[0] * 0xff51afd7ed558ccdull) ^ (p.first.is_v4() ? 1u : 0u) ^ (p.second.is_v4() ? 2u : 0u);
+    return static_cast<size_t>(core::mix64(lo ^ hi));
   }
 };
 
@@ -864,12 +895,18 @@ struct ReportBuilder::State {
   // hashed. Holds tracked hosts only (so it has the hosts' cap); map nodes
   // never move and hosts are never erased.
   std::unordered_map<core::IpAddress, HostNode*, IpHash> host_by_ip;
+  // (client, server) pairs. Typed conns key them by addresses (ip_pairs): a
+  // new pair costs no text, which is made at the end only for the pairs
+  // shown. Lines key them by "client>server" text (pairs). Both are one
+  // table: the cap counts both, and the first pair of a line moves the
+  // typed pairs into `pairs` (their text keys), after which every pair goes
+  // by text, so a mix of both (not seen in practice) counts as text alone.
   SvMap<Pair> pairs;
+  std::unordered_map<std::pair<core::IpAddress, core::IpAddress>, Pair, IpPairHash> ip_pairs;
+  bool pairs_by_text = false;
   uint64_t pairs_untracked = 0;
   size_t times_total = 0;
   bool pairs_closed = false;
-  // Tracked pairs by addresses (typed conns), emptied when pairs are pruned.
-  std::unordered_map<std::pair<core::IpAddress, core::IpAddress>, Pair*, IpPairHash> pair_by_ip;
   // The largest connections: a heap of indexes into `rows` (smallest on top),
   // run exactly as std::priority_queue<ConnRow, ..., ConnRowLess> would run on
   // the rows themselves, but moving 4-byte indexes; a row that leaves gives
@@ -901,7 +938,12 @@ struct ReportBuilder::State {
   SvMap<std::string> odd_reason;
   // HTTP / TLS / SSH
   CappedCounter http_hosts, user_agents, methods, statuses, snis, ja3, ssh_clients, ssh_servers;
-  Json http_rows = Json::array();
+  // The first HTTP requests, written at the end straight as JSON text.
+  struct HttpRow {
+    double ts = 0;
+    std::string uid, client, server, method, host, uri, ua, status;
+  };
+  std::vector<HttpRow> http_rows;
   // Logins
   std::map<std::tuple<std::string, std::string, std::string, std::string>, AuthGroup> auth;
   uint64_t auth_total = 0, auth_untracked = 0;
@@ -1015,39 +1057,66 @@ struct ReportBuilder::State {
     }
   }
 
-  // The pair a>b, added when there is room; nullptr when it is not tracked.
-  Pair* pair_find(std::string_view a, std::string_view b) {
+  size_t pairs_size() const { return pairs.size() + ip_pairs.size(); }
+
+  // The tracked pair whose text is "a>b", or null. A typed pair is found by
+  // the addresses the texts name, if they name them exactly as to_string
+  // writes them (other texts name no typed pair).
+  const Pair* pair_named(const std::string& a, const std::string& b) const {
+    auto it = pairs.find(std::string_view(a + ">" + b));
+    if (it != pairs.end()) return &it->second;
+    if (ip_pairs.empty()) return nullptr;
+    auto x = core::IpAddress::parse(a), y = core::IpAddress::parse(b);
+    if (!x || !y) return nullptr;
+    auto jt = ip_pairs.find(std::make_pair(*x, *y));
+    if (jt == ip_pairs.end() || x->to_string() != a || y->to_string() != b) return nullptr;
+    return &jt->second;
+  }
+
+  // Room for one more pair (pruning once when full); false: not tracked.
+  bool pair_room() {
+    if (pairs_size() >= lim.max_pairs_tracked) prune_pairs();
+    if (pairs_size() >= lim.max_pairs_tracked) {
+      ++pairs_untracked;
+      return false;
+    }
+    return true;
+  }
+
+  // From here on pairs are keyed by text: the typed pairs move to `pairs`.
+  void pairs_to_text() {
+    pairs_by_text = true;
+    for (auto& [k, p] : ip_pairs) pairs.emplace(k.first.to_string() + '>' + k.second.to_string(), std::move(p));
+    ip_pairs.clear();
+  }
+
+  void pair_add(std::string_view a, std::string_view b, double t, uint64_t bytes_) {
+    if (!pairs_by_text) pairs_to_text();
     std::string& key = scratch_[7];
     key.assign(a);
     key += '>';
     key += b;
     auto it = pairs.find(std::string_view(key));
     if (it == pairs.end()) {
-      if (pairs.size() >= lim.max_pairs_tracked) prune_pairs();
-      if (pairs.size() >= lim.max_pairs_tracked) {
-        ++pairs_untracked;
-        return nullptr;
-      }
+      if (!pair_room()) return;
       it = pairs.emplace(key, Pair{}).first;
     }
-    return &it->second;
-  }
-
-  void pair_add(std::string_view a, std::string_view b, double t, uint64_t bytes_) {
-    if (Pair* p = pair_find(a, b)) pair_count(*p, t, bytes_);
+    pair_count(it->second, t, bytes_);
   }
 
   void pair_add(const core::IpAddress& a, const core::IpAddress& b, std::string_view at, std::string_view bt,
                 double t, uint64_t bytes_) {
-    auto key = std::make_pair(a, b);
-    auto it = pair_by_ip.find(key);
-    Pair* p = it != pair_by_ip.end() ? it->second : nullptr;
-    if (!p) {
-      p = pair_find(at, bt);
-      if (!p) return;
-      pair_by_ip.emplace(key, p);
+    if (pairs_by_text) {
+      pair_add(at, bt, t, bytes_);
+      return;
     }
-    pair_count(*p, t, bytes_);
+    auto key = std::make_pair(a, b);
+    auto it = ip_pairs.find(key);
+    if (it == ip_pairs.end()) {
+      if (!pair_room()) return;
+      it = ip_pairs.emplace(key, Pair{}).first;
+    }
+    pair_count(it->second, t, bytes_);
   }
 
   // Full: drop the pairs that can be neither a beacon nor a top talker yet
@@ -1056,17 +1125,21 @@ struct ReportBuilder::State {
   void prune_pairs() {
     if (pairs_closed) return;
     pairs_closed = true;
-    pair_by_ip.clear();  // its pointers may go
-    for (auto it = pairs.begin(); it != pairs.end();) {
+    prune(pairs);
+    prune(ip_pairs);
+    if (pairs_size() < lim.max_pairs_tracked * 3 / 4) pairs_closed = false;
+  }
+  template <typename Map>
+  void prune(Map& m) {
+    for (auto it = m.begin(); it != m.end();) {
       if (it->second.conns <= 2 && it->second.bytes < (1u << 20)) {
         times_total -= it->second.times.size();
         pairs_untracked += it->second.conns;
-        it = pairs.erase(it);
+        it = m.erase(it);
       } else {
         ++it;
       }
     }
-    if (pairs.size() < lim.max_pairs_tracked * 3 / 4) pairs_closed = false;
   }
 
   void on_conn(std::string_view json) {
@@ -1277,8 +1350,8 @@ struct ReportBuilder::State {
   void http_row(double ts, std::string_view uid, std::string_view client, std::string_view server,
                 std::string_view method, std::string_view host_, std::string_view uri, std::string_view ua,
                 std::string_view status) {
-    http_rows.push_back({{"ts", ts}, {"uid", uid}, {"client", client}, {"server", server}, {"method", method},
-                         {"host", host_}, {"uri", uri}, {"ua", ua}, {"status", status}});
+    http_rows.push_back({ts, std::string(uid), std::string(client), std::string(server), std::string(method),
+                         std::string(host_), std::string(uri), std::string(ua), std::string(status)});
   }
 
   void http_counts(std::string_view host_, std::string_view ua, std::string_view method, std::string_view status) {
@@ -1523,7 +1596,13 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
   std::string& findings_text = big_members["findings"];
   findings_text.push_back('[');
   size_t findings_shown = 0;
-  std::vector<std::pair<size_t, Json>> beacon_findings;  // index among those shown, the finding
+  struct BeaconFinding {
+    size_t index;                  // among those shown
+    std::string text;              // the finding as shown
+    std::string src;               // its "src" if a string
+    std::vector<std::string> dst;  // the strings of its "dst" array
+  };
+  std::vector<BeaconFinding> beacon_findings;
   for (const auto& line : finding_lines) {
     Canon::Top top;
     std::string text;
@@ -1544,14 +1623,13 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
           if (x.is_string()) top.dst.push_back(x.get<std::string>());
     }
     ++by_severity[top.severity];
-    if (top.has_src) named.push_back(std::move(top.src));
-    for (auto& x : top.dst) targets.push_back(std::move(x));
+    if (top.has_src) named.push_back(top.src);
+    targets.insert(targets.end(), top.dst.begin(), top.dst.end());
     if (findings_shown < lim.max_findings_shown) {
       if (findings_shown) findings_text.push_back(',');
       findings_text += text;
       if (top.id.rfind("beacon", 0) == 0 && top.id != "beacon.capped")
-        beacon_findings.emplace_back(findings_shown,
-                                     f.is_object() ? std::move(f) : Json::parse(text, nullptr, false));
+        beacon_findings.push_back({findings_shown, text, top.src, top.dst});
       ++findings_shown;
     }
   }
@@ -1667,17 +1745,31 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
 
   // Top talkers (pairs by bytes) and services.
   {
-    std::vector<const std::pair<const std::string, Pair>*> v;
-    for (const auto& kv : s.pairs) v.push_back(&kv);
+    // Pairs by bytes, then by "client>server" text: the text of a typed
+    // pair is made only when bytes tie, once.
+    struct Talker {
+      const Pair* p;
+      const std::pair<core::IpAddress, core::IpAddress>* ips;  // typed pair, or null
+      mutable std::string key;                                  // "client>server" (typed: when needed)
+      const std::string& text() const {
+        if (key.empty() && ips) key = ips->first.to_string() + '>' + ips->second.to_string();
+        return key;
+      }
+    };
+    std::vector<Talker> v;
+    v.reserve(s.pairs_size());
+    for (const auto& kv : s.pairs) v.push_back({&kv.second, nullptr, kv.first});
+    for (const auto& kv : s.ip_pairs) v.push_back({&kv.second, &kv.first, {}});
     size_t top = std::min<size_t>(100, v.size());
-    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(top), v.end(), [](auto* a, auto* b) {
-      return a->second.bytes != b->second.bytes ? a->second.bytes > b->second.bytes : a->first < b->first;
-    });
+    std::partial_sort(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(top), v.end(),
+                      [](const Talker& a, const Talker& b) {
+                        return a.p->bytes != b.p->bytes ? a.p->bytes > b.p->bytes : a.text() < b.text();
+                      });
     Json talkers = Json::array();
     for (size_t i = 0; i < top; ++i) {
-      const std::string& k = v[i]->first;
+      const std::string& k = v[i].text();
       size_t gt = k.find('>');
-      talkers.push_back(Json::array({k.substr(0, gt), k.substr(gt + 1), v[i]->second.conns, v[i]->second.bytes}));
+      talkers.push_back(Json::array({k.substr(0, gt), k.substr(gt + 1), v[i].p->conns, v[i].p->bytes}));
     }
     d["talkers"] = std::move(talkers);  // [client, server, connections, bytes]
     d["pairs_untracked"] = s.pairs_untracked;
@@ -1733,35 +1825,62 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
   }
 
   // Beacons: for each beacon finding, the connection start times of its
-  // pair(s), so the page can plot the intervals.
+  // pair(s), so the page can plot the intervals. Read from the finding's
+  // shown text, which is nlohmann's own dump: its values are copied as they
+  // are (a dump of the parsed value gives the same text) instead of parsing
+  // every beacon finding into a document.
   {
-    Json beacons = Json::array();
-    for (const auto& [i, f] : beacon_findings) {
-      std::string src = text_of(f, "src");
+    std::string& text = big_members["beacons"];
+    JsonOut w(text);
+    w.begin('[');
+    for (const auto& bf : beacon_findings) {
+      std::string_view det;  // "details" when an object
+      scan_object(bf.text, [&](std::string_view k, const Value& v) {
+        if (k == "details" && v.kind == Kind::kOther && !v.raw.empty() && v.raw[0] == '{') det = v.raw;
+      });
       std::vector<std::string> dsts;
-      const Json* det = f.contains("details") && f["details"].is_object() ? &f["details"] : nullptr;
-      if (det && det->contains("dst_ips") && (*det)["dst_ips"].is_array()) {
-        for (const auto& x : (*det)["dst_ips"])
-          if (x.is_string()) dsts.push_back(x.get<std::string>());
+      // The members copied from "details" (the page's plot labels), by key.
+      std::string_view kept[5];
+      static constexpr std::string_view kKept[5] = {"count", "hist_bars", "jitter_s", "period_s", "score"};
+      if (!det.empty()) {
+        scan_object(det, [&](std::string_view k, const Value& v) {
+          if (k == "dst_ips" && v.kind == Kind::kOther && !v.raw.empty() && v.raw[0] == '[') {
+            strings_of(v.raw, dsts);
+            return;
+          }
+          for (size_t n = 0; n < 5; ++n) {
+            if (k != kKept[n]) continue;
+            // A string's raw view is inside its quotes: widen it to them.
+            kept[n] = v.kind == Kind::kString ? std::string_view(v.raw.data() - 1, v.raw.size() + 2) : v.raw;
+          }
+        });
       }
-      if (dsts.empty() && f.contains("dst") && f["dst"].is_array())
-        for (const auto& x : f["dst"])
-          if (x.is_string()) dsts.push_back(x.get<std::string>());
+      if (dsts.empty()) dsts = bf.dst;
       std::vector<double> times;
       for (const auto& dst : dsts) {
-        auto it = s.pairs.find(std::string_view(src + ">" + dst));
-        if (it != s.pairs.end()) times.insert(times.end(), it->second.times.begin(), it->second.times.end());
+        if (const Pair* p = s.pair_named(bf.src, dst)) times.insert(times.end(), p->times.begin(), p->times.end());
       }
       std::sort(times.begin(), times.end());
       if (times.size() > lim.max_times_per_pair) times.resize(lim.max_times_per_pair);
-      Json b = {{"finding", i}, {"src", src}, {"dst", dsts}, {"times", times}};
-      if (det) {
-        for (const char* k : {"period_s", "jitter_s", "score", "hist_bars", "count"})
-          if (det->contains(k)) b[k] = (*det)[k];
-      }
-      beacons.push_back(std::move(b));
+      // Members in Json's (sorted) key order.
+      w.item();
+      w.begin('{');
+      if (!kept[0].empty()) w.key_literal("count"), w.raw(kept[0]);
+      w.key_literal("dst");
+      w.begin('[');
+      for (const auto& x : dsts) w.item(), w.str(x);
+      w.end(']');
+      w.key_literal("finding"), w.u64(bf.index);
+      for (size_t n = 1; n < 5; ++n)
+        if (!kept[n].empty()) w.key_literal(kKept[n]), w.raw(kept[n]);
+      w.key_literal("src"), w.str(bf.src);
+      w.key_literal("times");
+      w.begin('[');
+      for (double t : times) w.item(), w.dbl(t);
+      w.end(']');
+      w.end('}');
     }
-    d["beacons"] = std::move(beacons);
+    w.end(']');
   }
 
   // DNS.
@@ -1812,9 +1931,36 @@ std::string ReportBuilder::data_json(const std::vector<std::string>& finding_lin
                  {"untracked", s.auth_untracked}};
   }
 
-  d["http"] = {{"hosts", s.http_hosts.top(50)}, {"user_agents", s.user_agents.top(50)},
-               {"methods", s.methods.top(20)},  {"statuses", s.statuses.top(30)},
-               {"rows", s.http_rows}};
+  // HTTP: members in Json's key order; the rows (the bulk) written by JsonOut
+  // as Json would write the objects {"ts": ..., "uid": ..., ...}.
+  {
+    std::string& text = big_members["http"];
+    JsonOut w(text);
+    auto dump = [](const Json& j) { return j.dump(-1, ' ', false, Json::error_handler_t::replace); };
+    w.begin('{');
+    w.key_literal("hosts"), w.raw(dump(s.http_hosts.top(50)));
+    w.key_literal("methods"), w.raw(dump(s.methods.top(20)));
+    w.key_literal("rows");
+    w.begin('[');
+    for (const auto& r : s.http_rows) {
+      w.item();
+      w.begin('{');
+      w.key_literal("client"), w.str(r.client);
+      w.key_literal("host"), w.str(r.host);
+      w.key_literal("method"), w.str(r.method);
+      w.key_literal("server"), w.str(r.server);
+      w.key_literal("status"), w.str(r.status);
+      w.key_literal("ts"), w.dbl(r.ts);
+      w.key_literal("ua"), w.str(r.ua);
+      w.key_literal("uid"), w.str(r.uid);
+      w.key_literal("uri"), w.str(r.uri);
+      w.end('}');
+    }
+    w.end(']');
+    w.key_literal("statuses"), w.raw(dump(s.statuses.top(30)));
+    w.key_literal("user_agents"), w.raw(dump(s.user_agents.top(50)));
+    w.end('}');
+  }
   d["tls"] = {{"snis", s.snis.top(50)}, {"ja3", s.ja3.top(30)}};
   d["ssh"] = {{"clients", s.ssh_clients.top(30)}, {"servers", s.ssh_servers.top(30)}};
   d["limits"] = {{"hosts_shown", lim.max_hosts_shown}, {"conns_shown", lim.max_conns_shown},

@@ -656,5 +656,79 @@ TEST(ReportData, FindingsShownAsNlohmannWritesThem) {
   expect_canonical(d);
 }
 
+// Typed conns keep their pairs by address (text only for the pairs shown);
+// beacons are read from the shown finding's text, not a parsed document. The
+// page must equal the one the lines give, and a line after typed conns (the
+// pairs then go by text) must change nothing either.
+TEST(ReportData, TypedPairsAndBeaconsEqualLines) {
+  auto build = [](ReportBuilder& b, int mode) {  // 0: typed, 1: lines, 2: typed then one line
+    for (int i = 0; i < 40; ++i) {
+      std::string a = "10.0.0." + std::to_string(i % 3), z = i % 4 ? "192.0.2." + std::to_string(i % 5) : "2001:db8::1";
+      double ts = 100.0 + 7.0 * i;
+      uint64_t ob = i % 2 ? 100 : 0;  // many pairs tie on bytes: talkers by text
+      if (mode == 1 || (mode == 2 && i == 39)) {
+        b.add("conn", conn(ts, a, 1000 + i, z, 443, ob, 0, "SF", "", "C" + std::to_string(i)));
+        continue;
+      }
+      core::IpAddress oa = *core::IpAddress::parse(a), ra = *core::IpAddress::parse(z);
+      ConnFields c;
+      c.ts = ts;
+      c.duration = 1.5;
+      std::string uid = "C" + std::to_string(i);
+      c.uid = uid;
+      c.orig_ip = &oa;
+      c.resp_ip = &ra;
+      c.proto = "tcp";
+      c.state = "SF";
+      c.orig_p = static_cast<uint64_t>(1000 + i);
+      c.resp_p = 443;
+      c.orig_bytes = ob;
+      c.orig_pkts = 3;
+      c.resp_pkts = 2;
+      b.add_conn(c);
+    }
+    b.add("http", R"({"ts":5.5,"uid":"Cq\"<x>","id.orig_h":"10.0.0.1","id.resp_h":"192.0.2.1","method":"GET",)"
+                  R"("host":"caf\u00e9","uri":"/a\u0001b","user_agent":"ua","status_code":200})");
+  };
+  std::vector<std::string> findings = {
+      R"({"id":"beacon.periodic","severity":"high","src":"10.0.0.1","dst":["c2.example"],)"
+      R"("details":{"dst_ips":["192.0.2.1",7,["x"],{"a":1},"2001:db8::1","2001:DB8::1"],"period_s":60.5,)"
+      R"("jitter_s":"texté","score":{"b":[1,2.50,"c"],"a":null},"hist_bars":[0,9,0],"count":3,"other":1}})",
+      R"({"id":"beacon.periodic","severity":"low","src":"10.0.0.2","dst":["192.0.2.2",5],"details":[1]})",
+      R"({"id":"beacon.periodic","severity":"low","src":"10.0.0.0","dst":["192.0.2.0"],"details":{"dst_ips":[]}})",
+      R"({"id":"beacon.capped","severity":"low","src":"10.0.0.1"})",
+      R"({"id":"beacon.x","src":1,"dst":[2],"details":{"dst_ips":3}})"};
+  ReportBuilder typed, lines, mixed;
+  build(typed, 0);
+  build(lines, 1);
+  build(mixed, 2);
+  RunMeta meta;
+  std::string a = typed.data_json(findings, meta), b = lines.data_json(findings, meta),
+              m = mixed.data_json(findings, meta);
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(m, b);
+  expect_canonical(a);
+  Json d = Json::parse(a);
+  ASSERT_EQ(d["beacons"].size(), 4u);
+  const Json& b0 = d["beacons"][0];
+  EXPECT_EQ(b0["dst"], Json::parse(R"(["192.0.2.1","2001:db8::1","2001:DB8::1"])"));
+  // i % 3 == 1: to 192.0.2.1 at i = 1, 31 (i % 5 == 1, i % 4 != 0), to 2001:db8::1 at i = 4, 16, 28.
+  EXPECT_EQ(b0["times"], Json::parse("[107.0,128.0,212.0,296.0,317.0]"));
+  EXPECT_EQ(b0["jitter_s"], "text\u00e9");
+  EXPECT_EQ(b0["score"], Json::parse(R"({"a":null,"b":[1,2.5,"c"]})"));
+  EXPECT_EQ(b0["count"], 3);
+  EXPECT_FALSE(b0.contains("other"));
+  const Json& b1 = d["beacons"][1];
+  EXPECT_EQ(b1["dst"], Json::parse(R"(["192.0.2.2"])"));  // "details" is no object: the finding's dst
+  EXPECT_EQ(b1["times"].size(), 2u);                      // i = 2, 17 (32: i % 4 == 0)
+  EXPECT_FALSE(b1.contains("period_s"));
+  EXPECT_EQ(d["beacons"][2]["dst"], Json::parse(R"(["192.0.2.0"])"));
+  EXPECT_EQ(d["beacons"][3]["src"], "");
+  EXPECT_EQ(d["beacons"][3]["dst"], Json::array());
+  EXPECT_EQ(d["http"]["rows"][0]["uid"], "Cq\"<x>");
+  EXPECT_EQ(d["http"]["rows"][0]["host"], "caf\u00e9");
+  EXPECT_EQ(d["http"]["rows"][0]["status"], "200");
+}
+
 }  // namespace
 }  // namespace trawl::report
