@@ -33,6 +33,11 @@ class IpAddress {
   bool is_private() const;
 
   std::string to_string() const;
+  // The same text written at out (no terminator), which needs kTextMax bytes
+  // (the longest IPv6 text is 45; the IPv4 writer stores up to 3 bytes past
+  // its end). Returns the end. inet_ntop's text, byte for byte.
+  static constexpr size_t kTextMax = 56;
+  char* write_text(char* out) const;
 
   // Byte-wise order, then IPv6 before IPv4 (false < true), as a defaulted
   // comparison would give, but on two 64-bit words instead of a memcmp call

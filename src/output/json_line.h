@@ -24,6 +24,7 @@ char* write_u64(char* p, uint64_t v);  // kU64TextMax bytes
 char* write_i64(char* p, int64_t v);   // kU64TextMax + 1 bytes
 // The address as IpAddress::to_string gives it, in quotes; kIpJsonMax bytes.
 inline constexpr size_t kIpJsonMax = 64;
+static_assert(kIpJsonMax >= core::IpAddress::kTextMax + 2, "room for the quotes");
 char* write_ip_json(char* p, const core::IpAddress& a);
 
 class JsonLine {
