@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "capture/capture_anomalies.h"
+#include "core/digits.h"
 
 namespace trawl::capture {
 
@@ -29,26 +30,6 @@ constexpr uint16_t kOptTsoffset = 14;
 __extension__ typedef __int128 i128;
 __extension__ typedef unsigned __int128 u128;
 
-constexpr uint64_t kPow10[20] = {1ull,
-                                 10ull,
-                                 100ull,
-                                 1000ull,
-                                 10000ull,
-                                 100000ull,
-                                 1000000ull,
-                                 10000000ull,
-                                 100000000ull,
-                                 1000000000ull,
-                                 10000000000ull,
-                                 100000000000ull,
-                                 1000000000000ull,
-                                 10000000000000ull,
-                                 100000000000000ull,
-                                 1000000000000000ull,
-                                 10000000000000000ull,
-                                 100000000000000000ull,
-                                 1000000000000000000ull,
-                                 10000000000000000000ull};
 
 // Smallest valid total length of each block type we recognise; 0 if unknown.
 uint32_t min_block_length(uint32_t type) {
@@ -92,9 +73,9 @@ int64_t PcapngReader::units_to_ns(uint64_t units, uint8_t tsresol, int64_t offse
     unsigned k = tsresol & 0x7fu;  // resolution 2^-k seconds
     ns = static_cast<i128>((static_cast<u128>(units) * 1000000000u) >> k);
   } else if (tsresol <= 9) {
-    ns = static_cast<i128>(static_cast<u128>(units) * kPow10[9 - tsresol]);
+    ns = static_cast<i128>(static_cast<u128>(units) * core::kPow10[9 - tsresol]);
   } else if (tsresol - 9u < 20u) {
-    ns = static_cast<i128>(units / kPow10[tsresol - 9u]);
+    ns = static_cast<i128>(units / core::kPow10[tsresol - 9u]);
   } else {
     ns = 0;
   }
@@ -298,7 +279,7 @@ void PcapngReader::on_interface(const uint8_t* b, uint32_t len) {
     }
     o = v + padded;
   }
-  ifc.mul = (!(ifc.tsresol & 0x80) && ifc.tsresol <= 9) ? kPow10[9 - ifc.tsresol] : 0;
+  ifc.mul = (!(ifc.tsresol & 0x80) && ifc.tsresol <= 9) ? core::kPow10[9 - ifc.tsresol] : 0;
   interfaces_.push_back(ifc);
 }
 

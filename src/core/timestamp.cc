@@ -3,21 +3,9 @@
 #include <cstring>
 #include <ctime>
 
-namespace trawl::core {
+#include "core/digits.h"
 
-namespace {
-// "00" to "99": two digits per division when writing numbers.
-struct Pairs {
-  char v[200] = {};
-  constexpr Pairs() {
-    for (int i = 0; i < 100; ++i) {
-      v[2 * i] = static_cast<char>('0' + i / 10);
-      v[2 * i + 1] = static_cast<char>('0' + i % 10);
-    }
-  }
-};
-constexpr Pairs kPairs;
-}  // namespace
+namespace trawl::core {
 
 char* write_micros(char* p, int64_t ns) {
   // Round to the nearest microsecond, then print integer parts so the result
@@ -35,16 +23,16 @@ char* write_micros(char* p, int64_t ns) {
     auto top = static_cast<uint32_t>(sec / 100000000);
     auto low = static_cast<uint32_t>(sec - uint64_t{top} * 100000000);
     if (top >= 10) {
-      std::memcpy(p, kPairs.v + 2 * top, 2);
+      std::memcpy(p, kDigitPairs.v + 2 * top, 2);
       p += 2;
     } else {
       *p++ = static_cast<char>('0' + top);
     }
     uint32_t hi = low / 10000, lo = low % 10000;
-    std::memcpy(p, kPairs.v + 2 * (hi / 100), 2);
-    std::memcpy(p + 2, kPairs.v + 2 * (hi % 100), 2);
-    std::memcpy(p + 4, kPairs.v + 2 * (lo / 100), 2);
-    std::memcpy(p + 6, kPairs.v + 2 * (lo % 100), 2);
+    std::memcpy(p, kDigitPairs.v + 2 * (hi / 100), 2);
+    std::memcpy(p + 2, kDigitPairs.v + 2 * (hi % 100), 2);
+    std::memcpy(p + 4, kDigitPairs.v + 2 * (lo / 100), 2);
+    std::memcpy(p + 6, kDigitPairs.v + 2 * (lo % 100), 2);
     p += 8;
   } else {
     auto v = static_cast<uint32_t>(sec);
@@ -53,19 +41,19 @@ char* write_micros(char* p, int64_t ns) {
     p = q;
     while (v >= 100) {
       q -= 2;
-      std::memcpy(q, kPairs.v + 2 * (v % 100), 2);
+      std::memcpy(q, kDigitPairs.v + 2 * (v % 100), 2);
       v /= 100;
     }
     if (v >= 10) {
-      std::memcpy(q - 2, kPairs.v + 2 * v, 2);
+      std::memcpy(q - 2, kDigitPairs.v + 2 * v, 2);
     } else {
       q[-1] = static_cast<char>('0' + v);
     }
   }
   *p++ = '.';
-  std::memcpy(p, kPairs.v + 2 * (frac / 10000), 2);
-  std::memcpy(p + 2, kPairs.v + 2 * (frac / 100 % 100), 2);
-  std::memcpy(p + 4, kPairs.v + 2 * (frac % 100), 2);
+  std::memcpy(p, kDigitPairs.v + 2 * (frac / 10000), 2);
+  std::memcpy(p + 2, kDigitPairs.v + 2 * (frac / 100 % 100), 2);
+  std::memcpy(p + 4, kDigitPairs.v + 2 * (frac % 100), 2);
   return p + 6;
 }
 

@@ -6,6 +6,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/digits.h"
+
 namespace trawl::output {
 
 namespace {
@@ -188,38 +190,6 @@ constexpr size_t kStepRoom = 22;
   return i;
 }
 
-// "00" to "99", for writing two digits per division.
-struct Pairs {
-  char v[200] = {};
-  constexpr Pairs() {
-    for (int i = 0; i < 100; ++i) {
-      v[2 * i] = static_cast<char>('0' + i / 10);
-      v[2 * i + 1] = static_cast<char>('0' + i % 10);
-    }
-  }
-};
-constexpr Pairs kPairs;
-
-constexpr uint64_t kPow10[20] = {1ull,
-                                 10ull,
-                                 100ull,
-                                 1000ull,
-                                 10000ull,
-                                 100000ull,
-                                 1000000ull,
-                                 10000000ull,
-                                 100000000ull,
-                                 1000000000ull,
-                                 10000000000ull,
-                                 100000000000ull,
-                                 1000000000000ull,
-                                 10000000000000ull,
-                                 100000000000000ull,
-                                 1000000000000000ull,
-                                 10000000000000000ull,
-                                 100000000000000000ull,
-                                 1000000000000000000ull,
-                                 10000000000000000000ull};
 
 
 }  // namespace
@@ -232,17 +202,17 @@ char* write_u64(char* p, uint64_t v) {
   // Digit count from the bit width (1233/4096 ~ log10(2)), corrected by one
   // comparison; then two digits per step from the back.
   auto t = static_cast<size_t>((static_cast<unsigned>(std::bit_width(v)) * 1233u) >> 12);
-  size_t digits = t + (v >= kPow10[t] ? 1 : 0);
+  size_t digits = t + (v >= core::kPow10[t] ? 1 : 0);
   char* end = p + digits;
   char* q = end;
   while (v >= 100) {
     auto r = static_cast<size_t>(v % 100);
     v /= 100;
     q -= 2;
-    std::memcpy(q, kPairs.v + 2 * r, 2);
+    std::memcpy(q, core::kDigitPairs.v + 2 * r, 2);
   }
   if (v >= 10) {
-    std::memcpy(q - 2, kPairs.v + 2 * v, 2);
+    std::memcpy(q - 2, core::kDigitPairs.v + 2 * v, 2);
   } else {
     q[-1] = static_cast<char>('0' + v);
   }
