@@ -31,4 +31,53 @@ const char* proto_name(uint8_t ip_proto) {
   }
 }
 
+namespace {
+
+// Header bits (FIN SYN RST PSH ACK) each history letter stands for.
+constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
+// FIN SYN RST PSH ACK URG: the bits the detectors read.
+constexpr uint8_t kClassic = 0x3f;
+
+uint8_t letter_flags(char c) {
+  switch (c) {
+    case 'S': case 's': return kSyn;
+    case 'H': case 'h': return kSyn | kAck;
+    case 'F': case 'f': return kFin;
+    case 'R': case 'r': return kRst;
+    case 'A': case 'a': return kAck;
+    case 'D': case 'd': return kAck | kPsh;
+    case 'Q': case 'q': return kSyn | kFin;
+    case 'I': case 'i': return kFin | kRst;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+HistoryFlags flags_from_history(std::string_view history) {
+  HistoryFlags f;
+  bool first_seen = false;
+  for (char c : history) {
+    uint8_t bits = letter_flags(c);
+    if (!bits) continue;
+    if (c >= 'A' && c <= 'Z') {
+      if (!first_seen) {
+        f.orig_first = bits;
+        first_seen = true;
+      }
+      f.orig |= bits;
+    } else {
+      f.resp |= bits;
+    }
+  }
+  return f;
+}
+
+bool flags_beyond_history(const ConnRecord& r) {
+  if (r.proto != 6) return false;
+  HistoryFlags h = flags_from_history(r.history);
+  return h.orig_first != (r.orig_first_flags & kClassic) || h.orig != (r.orig_flags & kClassic) ||
+         h.resp != (r.resp_flags & kClassic);
+}
+
 }  // namespace trawl::flow

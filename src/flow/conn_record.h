@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "core/ip_address.h"
 #include "core/timestamp.h"
@@ -51,5 +52,20 @@ struct ConnRecord {
 };
 
 const char* proto_name(uint8_t ip_proto);  // "tcp", "udp", "icmp", else "unknown_transport"
+
+// The TCP flags a history string implies (Zeek's letters record only some of
+// them: no URG, and RST+ACK reads as RST). Read-back of a conn line that does
+// not carry the flags uses this.
+struct HistoryFlags {
+  uint8_t orig_first = 0;
+  uint8_t orig = 0;
+  uint8_t resp = 0;
+};
+HistoryFlags flags_from_history(std::string_view history);
+
+// True when a TCP record's flags differ from what its history implies, so its
+// conn line must carry them for a re-run of the detectors (trawl hunt) to
+// type its probes the same way (an Xmas probe's history is just "F").
+bool flags_beyond_history(const ConnRecord& r);
 
 }  // namespace trawl::flow

@@ -56,6 +56,13 @@ void append_conn_json(const flow::ConnRecord& r, std::string& out) {
       .str("community_id", r.community_id);
   if (r.has_vlan) j.u64("vlan", r.vlan);
   if (r.has_inner_vlan) j.u64("inner_vlan", r.inner_vlan);
+  // Not in Zeek: the TCP flags, only where the history cannot tell them, so
+  // trawl hunt types scan probes as the run that wrote the line did.
+  if (flow::flags_beyond_history(r)) {
+    j.u64("orig_first_flags", r.orig_first_flags)
+        .u64("orig_flags", r.orig_flags)
+        .u64("resp_flags", r.resp_flags);
+  }
   j.end();
 }
 

@@ -508,42 +508,6 @@ uint8_t proto_number(std::string_view name, const core::IpAddress& orig) {
   return 0;
 }
 
-// TCP flag bits (as in the header) implied by history letters: the line
-// does not carry the flags, and the scan detectors type probes by them.
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
-
-uint8_t letter_flags(char c) {
-  switch (c) {
-    case 'S': case 's': return kSyn;
-    case 'H': case 'h': return kSyn | kAck;
-    case 'F': case 'f': return kFin;
-    case 'R': case 'r': return kRst;
-    case 'A': case 'a': return kAck;
-    case 'D': case 'd': return kAck | kPsh;
-    case 'Q': case 'q': return kSyn | kFin;
-    case 'I': case 'i': return kFin | kRst;
-    default: return 0;
-  }
-}
-
-void infer_tcp_flags(flow::ConnRecord& r) {
-  bool first_seen = false;
-  for (char c : r.history) {
-    uint8_t f = letter_flags(c);
-    if (!f) continue;
-    bool orig = c >= 'A' && c <= 'Z';
-    if (orig) {
-      if (!first_seen) {
-        r.orig_first_flags = f;
-        first_seen = true;
-      }
-      r.orig_flags |= f;
-    } else {
-      r.resp_flags |= f;
-    }
-  }
-}
-
 // ---- per log ----
 
 std::unique_ptr<analyzers::Record> read_auth(Obj& o) {
@@ -1195,7 +1159,10 @@ bool conn_from_json(std::string_view line, flow::ConnRecord& r, std::string& err
       r.orig_flags = o.opt_num<uint8_t>("orig_flags").value_or(0);
       r.resp_flags = o.opt_num<uint8_t>("resp_flags").value_or(0);
     } else if (r.proto == 6) {
-      infer_tcp_flags(r);
+      flow::HistoryFlags h = flow::flags_from_history(r.history);
+      r.orig_first_flags = h.orig_first;
+      r.orig_flags = h.orig;
+      r.resp_flags = h.resp;
     }
   });
 }

@@ -162,22 +162,24 @@ def main():
             check(read_lines(os.path.join(work, 'bhunt', 'findings.jsonl')) == bstored, 'beacon: hunt == analyze')
 
         # An Xmas scan differs from a FIN scan only in flags the history
-        # letters do not show: hunt can tell them apart once conn.jsonl
-        # carries the TCP flags (orig_first_flags ...); until then it is
-        # reported as a FIN scan, and only the note is printed.
+        # letters do not show: conn.jsonl carries the TCP flags on such lines
+        # (orig_first_flags ...), so hunt types the probes as analyze did,
+        # from the .jsonl files and from case.db alike.
         xmas = os.path.join(SHARED, 'scan', 'nmap_xmas_scan_evilfingers.pcap')
         if os.path.exists(xmas):
             xc = os.path.join(work, 'xmas_case')
-            run([trawl, 'analyze', '-q', '--no-report', '--no-case-db', '-o', xc, xmas])
-            run([trawl, 'hunt', '--from', xc, '-o', os.path.join(work, 'xmas_hunt'), '-q'])
-            same = read_lines(os.path.join(work, 'xmas_hunt', 'findings.jsonl')) == \
-                read_lines(os.path.join(xc, 'findings.jsonl'))
+            run([trawl, 'analyze', '-q', '--no-report', '-o', xc, xmas])
+            xstored = read_lines(os.path.join(xc, 'findings.jsonl'))
+            check(any(json.loads(l)['id'] == 'scan.tcp_xmas' for l in xstored), 'the Xmas case shows an Xmas scan')
             with open(os.path.join(xc, 'conn.jsonl'), encoding='utf-8') as f:
-                has_flags = '"orig_first_flags"' in f.readline()
-            if has_flags:
-                check(same, 'Xmas scan: hunt == analyze')
-            else:
-                print('note: conn.jsonl carries no TCP flags; Xmas scan the same after hunt: %s' % same)
+                check('"orig_first_flags":41' in f.readline(), 'an Xmas probe line carries its flags (41)')
+            run([trawl, 'hunt', '--from', os.path.join(xc, 'case.db'), '-o', os.path.join(work, 'xmas_hunt_db'), '-q'])
+            check(read_lines(os.path.join(work, 'xmas_hunt_db', 'findings.jsonl')) == xstored,
+                  'Xmas scan: hunt from case.db == analyze')
+            os.remove(os.path.join(xc, 'case.db'))
+            run([trawl, 'hunt', '--from', xc, '-o', os.path.join(work, 'xmas_hunt'), '-q'])
+            check(read_lines(os.path.join(work, 'xmas_hunt', 'findings.jsonl')) == xstored,
+                  'Xmas scan: hunt from the .jsonl files == analyze')
 
         # 1b. The same from case.db, when trawl writes one.
         dbcase = os.path.join(work, 'dbcase')

@@ -71,6 +71,11 @@ TEST(RecordJson, ConnRoundTripAndFlags) {
   c.resp_bytes = 20;
   c.conn_state = flow::ConnState::kRSTR;
   c.history = "ShADadr";
+  // Flags as that history tells them: the line leaves them out and the reader
+  // infers them.
+  c.orig_first_flags = 0x02;
+  c.orig_flags = 0x02 | 0x10 | 0x08;
+  c.resp_flags = 0x02 | 0x10 | 0x08 | 0x04;
   c.orig_pkts = 4;
   c.orig_ip_bytes = 250;
   c.resp_pkts = 5;
@@ -83,6 +88,7 @@ TEST(RecordJson, ConnRoundTripAndFlags) {
   std::string line;
   output::append_conn_json(c, line);
   line.pop_back();
+  EXPECT_EQ(line.find("flags"), std::string::npos);
   EXPECT_EQ(again("conn", line), line);
 
   flow::ConnRecord back;
@@ -143,6 +149,57 @@ TEST(RecordJson, ConnFlagsFromTheLineWhenPresent) {
   ASSERT_TRUE(conn_from_json(line, c, err)) << err;
   EXPECT_EQ(c.orig_first_flags, 41);  // FIN|PSH|URG: an Xmas probe, which the history alone cannot tell
   EXPECT_EQ(c.ts.ns, 1000000000);
+}
+
+// The writer adds the flags exactly when the history would misread them, so
+// every record reads back with the flags the detectors saw.
+TEST(RecordJson, ConnFlagsWrittenWhereTheHistoryCannotTellThem) {
+  struct Case {
+    const char* history;
+    uint8_t first, orig, resp;
+    bool written;
+  };
+  const Case cases[] = {
+      {"F", 0x29, 0x29, 0x00, true},               // Xmas: FIN|PSH|URG reads as "F"
+      {"F", 0x01, 0x01, 0x00, false},              // FIN probe
+      {"Sr", 0x02, 0x02, 0x14, true},              // refused: RST|ACK reads as RST
+      {"Sr", 0x02, 0x02, 0x04, false},             // bare RST
+      {"ShADadFf", 0x02, 0x1b, 0x1b, false},       // a whole conversation
+      {"ShADadFf", 0xc2, 0xdb, 0x5b, false},       // ECN bits are not what the history is read for
+      {"", 0x00, 0x00, 0x00, false},               // NULL probe, unanswered
+      {"Dd", 0x10, 0x18, 0x18, true},              // first packet a bare ACK, not "D"
+  };
+  for (const auto& k : cases) {
+    flow::ConnRecord c;
+    c.ts = core::Timestamp{1000000000};
+    c.uid = "CAAAAAAAAAAAAAAAAA";
+    c.orig_h = ip("192.0.2.1");
+    c.resp_h = ip("192.0.2.2");
+    c.orig_p = 40000;
+    c.resp_p = 80;
+    c.proto = 6;
+    c.history = k.history;
+    c.orig_first_flags = k.first;
+    c.orig_flags = k.orig;
+    c.resp_flags = k.resp;
+    EXPECT_EQ(flow::flags_beyond_history(c), k.written) << k.history << " " << int(k.first);
+    std::string line;
+    output::append_conn_json(c, line);
+    line.pop_back();
+    EXPECT_EQ(line.find("orig_first_flags") != std::string::npos, k.written) << line;
+    flow::ConnRecord back;
+    std::string err;
+    ASSERT_TRUE(conn_from_json(line, back, err)) << err;
+    EXPECT_EQ(back.orig_first_flags & 0x3f, k.first & 0x3f) << line;
+    EXPECT_EQ(back.orig_flags & 0x3f, k.orig & 0x3f) << line;
+    EXPECT_EQ(back.resp_flags & 0x3f, k.resp & 0x3f) << line;
+    EXPECT_EQ(again("conn", line), line);
+  }
+  // UDP never carries them.
+  flow::ConnRecord u;
+  u.proto = 17;
+  u.orig_flags = 0x3f;
+  EXPECT_FALSE(flow::flags_beyond_history(u));
 }
 
 TEST(RecordJson, ArpRoundTrip) {
