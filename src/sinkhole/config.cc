@@ -323,6 +323,7 @@ void read_services(Reader& r, const toml::table& t, ServicesConfig& c) {
         else if (sk == "max_line") r.uint(sv, sk, c.smtp.max_line, 512, 1 << 20);
         else if (sk == "max_recipients") r.uint(sv, sk, c.smtp.max_recipients, 1, 100000);
         else if (sk == "max_messages") r.uint(sv, sk, c.smtp.max_messages, 1, 100000);
+        else if (sk == "starttls") r.boolean(sv, sk, c.smtp.starttls);
         else return false;
         return true;
       });

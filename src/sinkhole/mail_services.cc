@@ -5,6 +5,7 @@
 
 #include "output/json_line.h"
 #include "sinkhole/service_util.h"
+#include "sinkhole/tls_session.h"
 
 namespace trawl::sinkhole {
 
@@ -48,18 +49,42 @@ MessageHeaders read_headers(const std::vector<uint8_t>& msg) {
 
 class SmtpSession final : public LineSession {
  public:
-  SmtpSession(const SmtpConfig& config, const SessionInfo& info, bool banner)
-      : LineSession(info, config.max_line), config_(config), banner_(banner) {}
+  // starttls: the CA that terminates STARTTLS (nullptr: not offered);
+  // in_tls: this session already runs inside TLS (implicit, or after STARTTLS).
+  SmtpSession(const SmtpConfig& config, const SessionInfo& info, bool banner, TlsAuthority* starttls, bool in_tls)
+      : LineSession(info, config.max_line), config_(config), banner_(banner), ca_(starttls), in_tls_(in_tls) {}
   const char* name() const override { return "smtp"; }
 
   void on_open(core::Timestamp, std::vector<uint8_t>& out) override {
     if (banner_) reply(out, "220 " + config_.hostname + " " + config_.banner);
   }
 
-  void on_closed(core::Timestamp) override {
+  // After STARTTLS every byte belongs to the TLS session, which runs a fresh
+  // SMTP session on the plaintext (RFC 3207: the client starts over with EHLO).
+  void on_data(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) override {
+    if (tls_) return tls_->on_data(data, now, out);
+    LineSession::on_data(data, now, out);
+  }
+  void on_peer_closed(core::Timestamp now, std::vector<uint8_t>& out) override {
+    if (tls_) tls_->on_peer_closed(now, out);
+  }
+  void on_timer(core::Timestamp now, std::vector<uint8_t>& out) override {
+    if (tls_) tls_->on_timer(now, out);
+  }
+  core::Timestamp next_deadline() const override {
+    return tls_ ? tls_->next_deadline() : core::Timestamp{INT64_MAX};
+  }
+  bool wants_close() const override { return tls_ ? tls_->wants_close() : close_; }
+  void take_events(std::vector<ServiceEvent>& out) override {
+    LineSession::take_events(out);
+    if (tls_) tls_->take_events(out);
+  }
+
+  void on_closed(core::Timestamp now) override {
     // A message cut off by the end of the connection is still kept.
     if (raw_ && message_bytes_ > 0) emit_message(false);
     raw_ = false;
+    if (tls_) tls_->on_closed(now);
   }
 
  protected:
@@ -72,7 +97,9 @@ class SmtpSession final : public LineSession {
       helo_ = clip(arg);
       reset();
       if (verb == "HELO") return reply(out, "250 " + config_.hostname);
+      // Postfix's order; STARTTLS only where it can be done.
       reply(out, "250-" + config_.hostname + "\r\n250-PIPELINING\r\n250-SIZE " + std::to_string(config_.max_message) +
+                     (offers_starttls() ? "\r\n250-STARTTLS" : "") +
                      "\r\n250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8");
     } else if (verb == "MAIL") {
       reset();
@@ -102,7 +129,7 @@ class SmtpSession final : public LineSession {
     } else if (verb == "HELP") {
       reply(out, "214 2.0.0 See RFC 5321");
     } else if (verb == "STARTTLS") {
-      reply(out, "454 4.7.0 TLS not available due to local problem");
+      start_tls(arg, out);
     } else if (verb == "AUTH") {
       start_auth(arg, out);
     } else if (verb == "QUIT") {
@@ -151,6 +178,26 @@ class SmtpSession final : public LineSession {
     in_transaction_ = false;
     mailfrom_.clear();
     rcptto_.clear();
+  }
+
+  bool offers_starttls() const { return ca_ && !in_tls_; }
+
+  // RFC 3207: "220", then TLS from the client's next byte. Plaintext the
+  // client pipelined behind the command is discarded (section 4.2: it could
+  // be an attacker's injection), so on_data stops reading lines here.
+  void start_tls(std::string_view arg, std::vector<uint8_t>& out) {
+    if (in_tls_) return reply(out, "554 5.5.1 Error: TLS already active");
+    if (!ca_) return reply(out, "454 4.7.0 TLS not available due to local problem");
+    if (!arg.empty()) return reply(out, "501 5.5.4 Syntax: STARTTLS");
+    reply(out, "220 2.0.0 Ready to start TLS");
+    std::string j;
+    output::JsonLine(j).str("event", "starttls").str("helo", helo_).end_object();
+    emit("sinkhole_smtp", std::move(j));
+    const SmtpConfig& config = config_;
+    tls_ = make_tls_session(*ca_, info_, [&config](const SessionInfo& i) -> std::unique_ptr<ServiceSession> {
+      return std::make_unique<SmtpSession>(config, i, false, nullptr, true);
+    });
+    stop_lines_ = true;
   }
   void store(uint8_t c) {
     ++message_bytes_;
@@ -244,6 +291,7 @@ class SmtpSession final : public LineSession {
         .u64("msg_bytes", message_bytes_).boolean("truncated", message_bytes_ > message_.size())
         .boolean("complete", complete);
     if (!auth_user_.empty()) line.str("auth_user", auth_user_);
+    if (in_tls_) line.boolean("tls", true);
     line.end_object();
     ServiceEvent e;
     e.log = "sinkhole_smtp";
@@ -261,6 +309,9 @@ class SmtpSession final : public LineSession {
 
   const SmtpConfig& config_;
   bool banner_;
+  TlsAuthority* ca_;
+  bool in_tls_;
+  std::unique_ptr<ServiceSession> tls_;  // after STARTTLS
   Auth auth_ = Auth::kNone;
   std::string mechanism_, user_, auth_user_;
   std::string helo_, mailfrom_;
@@ -383,8 +434,9 @@ const std::string& pop3_fake_message() {
   return kMessage;
 }
 
-std::unique_ptr<ServiceSession> make_smtp_session(const SmtpConfig& config, const SessionInfo& info, bool banner) {
-  return std::make_unique<SmtpSession>(config, info, banner);
+std::unique_ptr<ServiceSession> make_smtp_session(const SmtpConfig& config, const SessionInfo& info, bool banner,
+                                                  TlsAuthority* starttls, bool in_tls) {
+  return std::make_unique<SmtpSession>(config, info, banner, config.starttls ? starttls : nullptr, in_tls);
 }
 
 std::unique_ptr<ServiceSession> make_pop3_session(const Pop3Config& config, const SessionInfo& info) {

@@ -20,6 +20,7 @@ struct SmtpConfig {
   size_t max_line = 4096;                 // command lines (RFC 5321 asks for 512)
   size_t max_recipients = 100;            // per message, then 452
   size_t max_messages = 100;              // per connection, then 421 and close
+  bool starttls = true;                   // offer STARTTLS when the sinkhole has its CA
 };
 
 struct Pop3Config {
@@ -28,10 +29,16 @@ struct Pop3Config {
   size_t max_line = 4096;
 };
 
+class TlsAuthority;
+
 // An SMTP connection. `banner` false: the guest spoke first (EHLO before any
-// greeting, seen by the router), so no 220 is sent.
+// greeting, seen by the router), so no 220 is sent. `starttls`: the CA that
+// terminates STARTTLS (RFC 3207), offered in EHLO when set and
+// config.starttls; the messages sent inside TLS are logged like the others,
+// with "tls":true. `in_tls`: the connection is implicit TLS (port 465) already.
 std::unique_ptr<ServiceSession> make_smtp_session(const SmtpConfig& config, const SessionInfo& info,
-                                                  bool banner = true);
+                                                  bool banner = true, TlsAuthority* starttls = nullptr,
+                                                  bool in_tls = false);
 std::unique_ptr<ServiceSession> make_pop3_session(const Pop3Config& config, const SessionInfo& info);
 
 // The one message every POP3 mailbox holds (CRLF line ends).

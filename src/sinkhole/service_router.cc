@@ -296,7 +296,7 @@ std::unique_ptr<ServiceSession> ServiceRouter::start(ServiceKind kind, const Ses
         return make_tls_session(*tls_, info, [this](const SessionInfo& i) { return open_in_tls(i); });
       }
       return make_catchall_session(config_.catchall, info, 0, false, "ssl");
-    case ServiceKind::kSmtp: return make_smtp_session(config_.smtp, info, !guest_spoke);
+    case ServiceKind::kSmtp: return make_smtp_session(config_.smtp, info, !guest_spoke, in_tls ? nullptr : tls_, in_tls);
     case ServiceKind::kPop3: return make_pop3_session(config_.pop3, info);
     case ServiceKind::kFtp: return make_ftp_session(config_.ftp, info, ftp_broker_, !bannered);
     case ServiceKind::kIrc: return make_irc_session(config_.irc, info);

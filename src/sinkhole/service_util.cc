@@ -135,7 +135,7 @@ std::string url_host(const core::IpAddress& ip) {
 void LineSession::on_data(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) {
   size_t pos = 0;
   // Each round consumes at least one byte or ends the loop.
-  while (pos < data.size() && !close_) {
+  while (pos < data.size() && !close_ && !stop_lines_) {
     if (raw_) {
       const size_t n = on_raw(data.subspan(pos), now, out);
       pos += std::min(n, data.size() - pos);

@@ -68,6 +68,9 @@ class LineSession : public ServiceSession {
   std::vector<ServiceEvent> events_;
   bool close_ = false;
   bool raw_ = false;
+  // The connection changed protocol (STARTTLS): on_data reads no more lines
+  // from the bytes it was given.
+  bool stop_lines_ = false;
 
  private:
   size_t max_line_;

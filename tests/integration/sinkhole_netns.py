@@ -315,6 +315,12 @@ def main():
                    "--timeout", "8", timeout=20)
         if r.returncode != 0:
             problems.append(f"swaks: rc {r.returncode} {r.stdout[-400:]!r}")
+        # The same inside STARTTLS, which the sinkhole terminates with its CA.
+        r = client(topo, "swaks", "--server", f"{SMTP_IP}:25", "--tls", "--from", "bot@example.test", "--to",
+                   "drop@example.test", "--header", "Subject: trawl-netns-tls", "--body", "exfil-0002",
+                   "--timeout", "8", timeout=20)
+        if r.returncode != 0 or b"=== TLS started" not in r.stdout:
+            problems.append(f"swaks --tls: rc {r.returncode} {r.stdout[-400:]!r}")
 
         # FTP, passive: an upload (STOR through a PASV data connection).
         up = os.path.join(work, "up.txt")
@@ -417,17 +423,21 @@ def check_records(case, tls_ip, dig_names, dig_answers, problems):
         problems.append(f"sinkhole_conn for {tls_ip}: domain/service {c.get('domain')}/{c.get('service')}")
 
     smtp = read_jsonl(os.path.join(case, "sinkhole_smtp.jsonl"))
-    s = one(smtp, "sinkhole_smtp message", lambda r: r.get("event") == "message", problems)
-    if s:
+    for tls, subject, body in ((None, "trawl-netns", b"exfil-0001"), (True, "trawl-netns-tls", b"exfil-0002")):
+        s = one(smtp, f"sinkhole_smtp message (tls {tls})",
+                lambda r, tls=tls: r.get("event") == "message" and r.get("tls") == tls, problems)
+        if not s:
+            continue
         want = {"id.resp_h": SMTP_IP, "id.resp_p": 25, "mailfrom": "bot@example.test",
-                "rcptto": ["drop@example.test"], "subject": "trawl-netns", "artifact_kind": "smtp_message"}
+                "rcptto": ["drop@example.test"], "subject": subject, "artifact_kind": "smtp_message"}
         got = {k: s.get(k) for k in want}
         if got != want:
             problems.append(f"sinkhole_smtp: {got} != {want}")
         sha = s.get("artifact_sha256", "")
         path = os.path.join(case, "files", sha)
-        if not sha or not os.path.exists(path) or b"exfil-0001" not in open(path, "rb").read():
+        if not sha or not os.path.exists(path) or body not in open(path, "rb").read():
             problems.append(f"the SMTP message is not stored as files/{sha}")
+    one(smtp, "sinkhole_smtp starttls", lambda r: r.get("event") == "starttls", problems)
 
     ftp = read_jsonl(os.path.join(case, "sinkhole_ftp.jsonl"))
     f = one(ftp, "sinkhole_ftp upload", lambda r: r.get("artifact_kind") == "ftp_upload", problems)

@@ -713,5 +713,48 @@ TEST(RealClientsTls, CurlHttpsThroughTheRouter) {
   EXPECT_EQ(sink.events[0].first, "ssl");
 }
 
+// STARTTLS with a real client: swaks --tls upgrades the SMTP connection
+// through the sinkhole's CA, and the message sent inside TLS is logged and
+// kept like any other, marked "tls":true.
+TEST(RealClientsTls, SwaksStartTls) {
+  if (::access("/usr/bin/swaks", X_OK) != 0) GTEST_SKIP() << "swaks not installed";
+  const auto dir = std::filesystem::temp_directory_path() / ("trawl_router_starttls_" + std::to_string(::getpid()));
+  std::string error;
+  auto ca = TlsAuthority::open((dir / "ca").string(), error);
+  ASSERT_TRUE(ca) << error;
+  uint16_t port = 0;
+  const int fd = listen_loopback(port);
+  ASSERT_GE(fd, 0);
+  ServicesConfig c;
+  c.ports[port] = ServiceKind::kSmtp;
+  HttpResponder http;
+  DnsResponder dns;
+  ServiceRouter router(c, http, dns, ca.get());
+  LoopbackSinkhole sink(router, {fd});
+  const std::string out =
+      run_command({"swaks", "--server", "127.0.0.1:" + std::to_string(port), "--tls", "--from", "bot@example.com",
+                   "--to", "drop@example.org", "--header", "Subject: inside tls", "--body", "sent over starttls",
+                   "--timeout", "5"},
+                  8000);
+  sink.stop();
+  std::filesystem::remove_all(dir);
+  EXPECT_NE(out.find("<-  250-STARTTLS"), std::string::npos) << out;
+  EXPECT_NE(out.find("<-  220 2.0.0 Ready to start TLS"), std::string::npos) << out;
+  EXPECT_NE(out.find("=== TLS started"), std::string::npos) << out;
+  EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as"), std::string::npos) << out;  // "<~": read inside TLS
+  const auto smtp_ev = of_log(sink.events, "sinkhole_smtp");
+  ASSERT_EQ(smtp_ev.size(), 2u);
+  EXPECT_NE(smtp_ev[0].json.find(R"("event":"starttls")"), std::string::npos) << smtp_ev[0].json;
+  EXPECT_NE(smtp_ev[1].json.find(R"("mailfrom":"bot@example.com","rcptto":["drop@example.org"])"), std::string::npos)
+      << smtp_ev[1].json;
+  EXPECT_NE(smtp_ev[1].json.find(R"("subject":"inside tls")"), std::string::npos) << smtp_ev[1].json;
+  EXPECT_NE(smtp_ev[1].json.find(R"("tls":true)"), std::string::npos) << smtp_ev[1].json;
+  EXPECT_NE(std::string(smtp_ev[1].artifact.begin(), smtp_ev[1].artifact.end()).find("sent over starttls"),
+            std::string::npos);
+  const auto tls_ev = of_log(sink.events, "sinkhole_tls");
+  ASSERT_EQ(tls_ev.size(), 1u);
+  EXPECT_NE(tls_ev[0].json.find(R"("established":true)"), std::string::npos) << tls_ev[0].json;
+}
+
 }  // namespace
 }  // namespace trawl::sinkhole

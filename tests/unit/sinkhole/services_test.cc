@@ -2,7 +2,9 @@
 // each dialogue driven byte by byte and in one piece with exact replies,
 // the records and artifacts they produce, and every limit.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "sinkhole/irc_service.h"
 #include "sinkhole/mail_services.h"
 #include "sinkhole/service_util.h"
+#include "sinkhole/tls_session.h"
 
 namespace trawl::sinkhole {
 namespace {
@@ -197,6 +200,48 @@ TEST(SmtpService, MessageCutByCloseIsKept) {
   EXPECT_EQ(text(ev[0].artifact), "Subject: cut\r\n\r\npartial");
   EXPECT_NE(ev[0].json.find(R"("subject":"cut")"), std::string::npos);
   EXPECT_NE(ev[0].json.find(R"("complete":false)"), std::string::npos);
+}
+
+// STARTTLS with the sinkhole's CA: offered in EHLO, "220", and plaintext the
+// client pipelined behind the command is dropped (RFC 3207 section 4.2): it
+// never reaches SMTP. What follows is TLS; here it is not, and the TLS
+// session logs the failed handshake.
+TEST(SmtpService, StartTlsOfferedAndPipelinedPlaintextDropped) {
+  const auto dir = std::filesystem::temp_directory_path() / ("trawl_smtp_starttls_" + std::to_string(::getpid()));
+  std::string error;
+  auto ca = TlsAuthority::open((dir / "ca").string(), error);
+  ASSERT_TRUE(ca) << error;
+  const SmtpConfig config;
+  Driver d{make_smtp_session(config, guest_info(25), true, ca.get())};
+  d.open();
+  EXPECT_EQ(d.send("EHLO bot\r\n", 100),
+            "250-mail.example.com\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-STARTTLS\r\n"
+            "250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
+  EXPECT_EQ(d.send("STARTTLS now\r\n", 100), "501 5.5.4 Syntax: STARTTLS\r\n");
+  EXPECT_EQ(d.send("STARTTLS\r\nMAIL FROM:<injected@example.com>\r\n", 100), "220 2.0.0 Ready to start TLS\r\n");
+  EXPECT_EQ(d.send("NOOP\r\n", 100), "");  // not a TLS record: the handshake fails, no SMTP reply
+  d.s->on_closed(d.now);
+  auto ev = d.events();
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].json, R"({"event":"starttls","helo":"bot"})");
+  EXPECT_EQ(ev[1].log, "sinkhole_tls");
+  EXPECT_NE(ev[1].json.find(R"("established":false)"), std::string::npos) << ev[1].json;
+  for (const auto& e : ev) EXPECT_EQ(e.json.find("injected"), std::string::npos) << e.json;
+  std::filesystem::remove_all(dir);
+
+  // Without a CA, or with starttls = false, it is neither offered nor done.
+  SmtpConfig off;
+  off.starttls = false;
+  for (TlsAuthority* a : {static_cast<TlsAuthority*>(nullptr), ca.get()}) {
+    Driver p{make_smtp_session(off, guest_info(25), false, a)};
+    EXPECT_EQ(p.send("EHLO bot\r\nSTARTTLS\r\nNOOP\r\n", 100),
+              "250-mail.example.com\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
+              "250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+              "454 4.7.0 TLS not available due to local problem\r\n250 2.0.0 Ok\r\n");
+  }
+  // Inside TLS already (port 465): not offered again.
+  Driver t{make_smtp_session(config, guest_info(465), false, nullptr, true)};
+  EXPECT_EQ(t.send("STARTTLS\r\n", 100), "554 5.5.1 Error: TLS already active\r\n");
 }
 
 // --- POP3 ------------------------------------------------------------------
