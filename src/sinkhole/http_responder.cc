@@ -391,14 +391,15 @@ HttpSession::HttpSession(const HttpResponder& responder)
 
 HttpSession::~HttpSession() = default;
 
-void HttpSession::feed(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) {
-  if (closed_) return;
+size_t HttpSession::feed(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) {
+  if (closed_) return 0;
   handler_->out_ = &out;
   handler_->now_ = now;
-  parser_->feed(data);
+  const size_t used = parser_->feed(data);
   // Damage at the end of the data (a bad line with nothing after it).
   handler_->check_fatal();
   handler_->out_ = nullptr;
+  return used;
 }
 
 void HttpSession::end_of_stream() {

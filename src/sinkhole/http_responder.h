@@ -105,8 +105,10 @@ class HttpSession {
 
   // Parses client bytes; appends every response they complete to `out`.
   // `now` is the packet time (the Date header). Bytes after the session
-  // closed are ignored.
-  void feed(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out);
+  // closed are ignored. Returns the bytes it parsed: fewer than data.size()
+  // when a CONNECT tunnel (or an error that closes the session) starts inside
+  // data; the rest is the tunnel's.
+  size_t feed(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out);
   // The client closed its side: a request still open is logged as incomplete.
   void end_of_stream();
   // Everything answered so far ends the connection (Connection: close, an

@@ -32,11 +32,14 @@ class HttpService final : public ServiceSession {
 
   void on_data(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) override {
     if (tunnel_) return tunnel_->on_data(data, now, out);
-    session_.feed(data, now, out);
+    const size_t used = session_.feed(data, now, out);
     collect();
     if (session_.tunnel() && tunnel_factory_) {
       tunnel_ = tunnel_factory_(info_);
       tunnel_->on_open(now, out);
+      // A client that did not wait for "200 Connection established" sent
+      // the tunnel's first bytes (a ClientHello) behind the request.
+      if (used < data.size()) tunnel_->on_data(data.subspan(used), now, out);
     }
   }
   void on_peer_closed(core::Timestamp now, std::vector<uint8_t>& out) override {

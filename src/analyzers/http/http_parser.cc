@@ -138,9 +138,10 @@ bool MessageParser::line_mode() const {
   }
 }
 
-void MessageParser::feed(core::ByteView data) {
+size_t MessageParser::feed(core::ByteView data) {
+  const size_t size = data.size();
   while (!data.empty()) {
-    if (state_ == State::kTunnel || state_ == State::kDead) return;
+    if (state_ == State::kTunnel || state_ == State::kDead) return size - data.size();
     if (!line_mode()) {
       body(data);
       continue;
@@ -155,7 +156,7 @@ void MessageParser::feed(core::ByteView data) {
       if (resync_bytes_ > limits_.max_resync_bytes) {
         anomalies_.add(kAnomResyncFailed);
         state_ = State::kDead;
-        return;
+        return size - data.size();
       }
     }
     // A start line that never ends is not HTTP.
@@ -164,6 +165,7 @@ void MessageParser::feed(core::ByteView data) {
       resync(nullptr);
     }
   }
+  return size;
 }
 
 bool MessageParser::on_line(std::string_view line, bool truncated) {

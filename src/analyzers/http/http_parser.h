@@ -108,7 +108,10 @@ class MessageParser {
 
   MessageParser(bool requests, Handler& handler, core::Anomalies& anomalies, const HttpLimits& limits = {});
 
-  void feed(core::ByteView data);
+  // Returns the bytes it consumed: all of data, unless parsing stopped inside
+  // it (a tunnel started, or resynchronisation failed); the rest is then not
+  // HTTP (after CONNECT: the tunnel's first bytes).
+  size_t feed(core::ByteView data);
   void gap(uint64_t bytes);
   void end_of_stream();
 

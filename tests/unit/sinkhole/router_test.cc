@@ -173,6 +173,17 @@ TEST(ServiceRouter, ConnectTunnelIsSniffedAgain) {
   ASSERT_EQ(ev.size(), 2u);
   EXPECT_NE(ev[0].json.find(R"("method":"CONNECT")"), std::string::npos) << ev[0].json;
   EXPECT_NE(ev[1].json.find(R"("url":"http://inner.example:8080/in.txt")"), std::string::npos) << ev[1].json;
+  // A client that does not wait for the 200: the request behind CONNECT, in
+  // the same segment, is the tunnel's first request.
+  Driver g = f.open(8080);
+  g.open();
+  const std::string both = g.send(
+      "CONNECT c2.example:8443 HTTP/1.1\r\nHost: c2.example:8443\r\n\r\nGET /same.txt HTTP/1.1\r\nHost: inner.example\r\n\r\n",
+      4096);
+  EXPECT_TRUE(both.starts_with("HTTP/1.1 200 Connection established\r\n\r\nHTTP/1.1 200 OK\r\n")) << both;
+  auto gev = g.events();
+  ASSERT_EQ(gev.size(), 2u);
+  EXPECT_NE(gev[1].json.find(R"("url":"http://inner.example:8080/same.txt")"), std::string::npos) << gev[1].json;
   // Silence inside the tunnel: the catch-all's banner after the wait.
   Driver e = f.open(3128);
   e.open();
