@@ -52,6 +52,31 @@ std::string percent_encode(std::string_view s) {
   return out;
 }
 
+// RFC 3986 percent-decoding, for the parts of the URL a user may need to
+// escape (a password with '/' or '@', a spool path with '&'). False on a '%'
+// not followed by two hex digits.
+bool percent_decode(std::string_view in, std::string& out) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out += in[i];
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string Url::http_base() const {
@@ -97,8 +122,14 @@ bool parse_url(std::string_view text, Url& out, std::string& error) {
     std::string_view cred = authority.substr(0, at);
     authority = authority.substr(at + 1);
     auto colon = cred.find(':');
-    out.user = std::string(cred.substr(0, colon));
-    if (colon != std::string_view::npos) out.password = std::string(cred.substr(colon + 1));
+    if (!percent_decode(cred.substr(0, colon), out.user)) {
+      error = "bad %-escape in the user name";
+      return false;
+    }
+    if (colon != std::string_view::npos && !percent_decode(cred.substr(colon + 1), out.password)) {
+      error = "bad %-escape in the password";
+      return false;
+    }
   }
   std::string_view port_text;
   if (!authority.empty() && authority.front() == '[') {
@@ -164,7 +195,10 @@ bool parse_url(std::string_view text, Url& out, std::string& error) {
         error = "empty spool=";
         return false;
       }
-      out.spool_dir = std::string(value);
+      if (!percent_decode(value, out.spool_dir)) {
+        error = "bad %-escape in spool=";
+        return false;
+      }
       continue;
     }
     bool ok = false;

@@ -110,6 +110,24 @@ TEST(ClickHouseUrl, Parses) {
   EXPECT_EQ(u.display(), "clickhouse://ana@[2001:db8::5]:9123/Case_7");  // no password in messages
 }
 
+// User, password and spool= are percent-decoded, so a password with '/' or
+// '@' and a spool path with '&' or '%' can be given.
+TEST(ClickHouseUrl, PercentEscapes) {
+  Url u;
+  std::string err;
+  ASSERT_TRUE(parse_url("clickhouse://an%40a:p%2Fw%3A%25d@h/db?spool=sp%20ool%26x%2541&batch=5", u, err)) << err;
+  EXPECT_EQ(u.user, "an@a");
+  EXPECT_EQ(u.password, "p/w:%d");
+  EXPECT_EQ(u.spool_dir, "sp ool&x%41");
+  EXPECT_EQ(u.batch_rows, 5u);
+  EXPECT_EQ(u.display(), "clickhouse://an@a@h:8123/db");
+  for (const char* bad : {"clickhouse://u:p%2@h/db", "clickhouse://u:p%zz@h/db", "clickhouse://u%@h/db",
+                          "clickhouse://h/db?spool=a%4", "clickhouse://h/db?spool=%"}) {
+    EXPECT_FALSE(parse_url(bad, u, err)) << bad;
+    EXPECT_NE(err.find("bad %-escape"), std::string::npos) << bad << ": " << err;
+  }
+}
+
 TEST(ClickHouseUrl, Refuses) {
   Url u;
   std::string err;
