@@ -1,5 +1,7 @@
 #include "flow/conn_record.h"
 
+#include "decode/decoded_packet.h"
+
 namespace trawl::flow {
 
 const char* conn_state_name(ConnState s) {
@@ -33,21 +35,21 @@ const char* proto_name(uint8_t ip_proto) {
 
 namespace {
 
-// Header bits (FIN SYN RST PSH ACK) each history letter stands for.
-constexpr uint8_t kFin = 0x01, kSyn = 0x02, kRst = 0x04, kPsh = 0x08, kAck = 0x10;
-// FIN SYN RST PSH ACK URG: the bits the detectors read.
-constexpr uint8_t kClassic = 0x3f;
+namespace tf = decode::tcp_flag;
+// FIN SYN RST PSH ACK URG: the bits the detectors read (not ECN's).
+constexpr uint8_t kClassic = tf::kFin | tf::kSyn | tf::kRst | tf::kPsh | tf::kAck | tf::kUrg;
 
+// The header bits each history letter stands for.
 uint8_t letter_flags(char c) {
   switch (c) {
-    case 'S': case 's': return kSyn;
-    case 'H': case 'h': return kSyn | kAck;
-    case 'F': case 'f': return kFin;
-    case 'R': case 'r': return kRst;
-    case 'A': case 'a': return kAck;
-    case 'D': case 'd': return kAck | kPsh;
-    case 'Q': case 'q': return kSyn | kFin;
-    case 'I': case 'i': return kFin | kRst;
+    case 'S': case 's': return tf::kSyn;
+    case 'H': case 'h': return tf::kSyn | tf::kAck;
+    case 'F': case 'f': return tf::kFin;
+    case 'R': case 'r': return tf::kRst;
+    case 'A': case 'a': return tf::kAck;
+    case 'D': case 'd': return tf::kAck | tf::kPsh;
+    case 'Q': case 'q': return tf::kSyn | tf::kFin;
+    case 'I': case 'i': return tf::kFin | tf::kRst;
     default: return 0;
   }
 }
