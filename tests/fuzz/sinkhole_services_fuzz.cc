@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_tls_authority.h"
 #include "sinkhole/service_router.h"
 
 namespace {
@@ -75,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hc.max_body_kept = 64;
   const HttpResponder http(hc);
   DnsResponder dns;
-  ServiceRouter router(cfg, http, dns, nullptr);
+  // With the CA: TLS on 443 and SMTP STARTTLS are terminated.
+  ServiceRouter router(cfg, http, dns, &trawl::fuzz::fuzz_tls_authority());
 
   SessionInfo info;
   info.conn = 1;

@@ -5,8 +5,6 @@
 // happened, and the session wants to close at the end.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "output/json_line.h"
+#include "fuzz_tls_authority.h"
 #include "sinkhole/tls_session.h"
 
 namespace {
@@ -45,28 +44,6 @@ class EchoInner : public ServiceSession {
   std::vector<ServiceEvent> events_;
 };
 
-std::string g_dir;
-
-void remove_dir() {
-  std::error_code ec;
-  if (!g_dir.empty()) std::filesystem::remove_all(g_dir, ec);
-}
-
-TlsAuthority& authority() {
-  static std::unique_ptr<TlsAuthority> ca = [] {
-    std::string t = (std::filesystem::temp_directory_path() / "trawl-tls-fuzz-XXXXXX").string();
-    if (::mkdtemp(t.data()) == nullptr) __builtin_trap();
-    g_dir = t;
-    std::atexit(remove_dir);
-    std::string err;
-    auto a = TlsAuthority::open(t + "/ca", err);
-    if (!a) __builtin_trap();
-    a->set_max_contexts(4);
-    return a;
-  }();
-  return *ca;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -76,7 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   info.server_port = 443;
   trawl::sinkhole::TlsSessionLimits lim;
   lim.max_hello_bytes = 4096;
-  auto s = trawl::sinkhole::make_tls_session(authority(), info,
+  auto s = trawl::sinkhole::make_tls_session(trawl::fuzz::fuzz_tls_authority(), info,
                                              [](const SessionInfo&) { return std::make_unique<EchoInner>(); }, lim);
   const ByteView in{data + 1, size - 1};
   const size_t piece = 1 + data[0];
