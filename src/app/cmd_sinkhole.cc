@@ -225,6 +225,7 @@ int cmd_sinkhole(const std::vector<std::string>& argv) {
     auto problems = sinkhole::safety_problems(in, {o.allow_forwarding, o.allow_route});
     for (const auto& p : problems) std::fprintf(stderr, "trawl sinkhole: refusing to start: %s\n", p.c_str());
     if (!problems.empty()) return 2;
+    for (const auto& w : sinkhole::safety_warnings(in)) std::fprintf(stderr, "trawl sinkhole: warning: %s\n", w.c_str());
     if (o.allow_forwarding || o.allow_route) {
       std::fprintf(stderr, "trawl sinkhole: warning: safety checks overridden (%s%s%s)\n",
                    o.allow_forwarding ? "--allow-forwarding" : "",

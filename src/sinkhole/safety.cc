@@ -130,6 +130,30 @@ std::vector<std::string> ipv6_routes_out(std::string_view proc_net_ipv6_route, s
   return out;
 }
 
+bool has_ipv6_default_route(std::string_view proc_net_ipv6_route) {
+  bool found = false;
+  for_each_line(proc_net_ipv6_route, [&](std::string_view line) {
+    auto f = split_ws(line);
+    uint32_t plen = 0, flags = 0;
+    if (f.size() < 10 || !parse_hex32(f[1], plen) || !parse_hex32(f[8], flags)) return;
+    // The kernel's own "no route" entry is a reject route with prefix 0.
+    if (plen == 0 && (flags & kRtfUp) && !(flags & kRtfReject)) found = true;
+  });
+  return found;
+}
+
+std::vector<std::string> safety_warnings(const SafetyInputs& in) {
+  std::vector<std::string> out;
+  const bool v6_on = in.ipv6_iface_disabled && !sysctl_flag_on(*in.ipv6_iface_disabled);
+  if (v6_on && !(in.ipv6_routes && has_ipv6_default_route(*in.ipv6_routes))) {
+    out.push_back("IPv6 is on on " + in.iface + " and this host has no IPv6 default route: its kernel answers "
+                  "the guest's IPv6 packets to other addresses with ICMPv6 \"no route\" errors, so the guest's "
+                  "IPv6 connections fail. Turn IPv6 off on the interface (`sysctl -w net.ipv6.conf." + in.iface +
+                  ".disable_ipv6=1`): the sinkhole answers neighbour solicitations and all IPv6 itself");
+  }
+  return out;
+}
+
 std::vector<std::string> safety_problems(const SafetyInputs& in, const SafetyOverrides& overrides) {
   std::vector<std::string> problems;
   const std::string& ifc = in.iface;
@@ -192,6 +216,7 @@ bool read_safety_inputs(const std::string& iface, SafetyInputs& out, std::string
   out.ipv6_all_forwarding = read(proc_root + "/sys/net/ipv6/conf/all/forwarding");
   out.ipv4_routes = read(proc_root + "/net/route");
   out.ipv6_routes = read(proc_root + "/net/ipv6_route");
+  out.ipv6_iface_disabled = read(proc_root + "/sys/net/ipv6/conf/" + iface + "/disable_ipv6");
   return true;
 }
 

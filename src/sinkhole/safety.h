@@ -21,6 +21,7 @@ struct SafetyInputs {
   std::optional<std::string> ipv6_all_forwarding;    // /proc/sys/net/ipv6/conf/all/forwarding
   std::optional<std::string> ipv4_routes;            // /proc/net/route
   std::optional<std::string> ipv6_routes;            // /proc/net/ipv6_route
+  std::optional<std::string> ipv6_iface_disabled;    // /proc/sys/net/ipv6/conf/IFACE/disable_ipv6
 };
 
 struct SafetyOverrides {
@@ -43,6 +44,19 @@ std::vector<std::string> ipv6_routes_out(std::string_view proc_net_ipv6_route, s
 // One line per reason to refuse, naming the setting and how to change it;
 // empty: safe to start. Overridden checks are skipped.
 std::vector<std::string> safety_problems(const SafetyInputs& in, const SafetyOverrides& overrides);
+
+// True when /proc/net/ipv6_route holds a usable IPv6 default route (up, not
+// unreachable/prohibit/blackhole) on any interface.
+bool has_ipv6_default_route(std::string_view proc_net_ipv6_route);
+
+// Reasons the guest would be served badly though nothing leaks, one line each
+// with the fix. Today one: IPv6 on on the interface while the host has no
+// IPv6 default route. Linux then answers every guest packet to another
+// address with an ICMPv6 "no route" error (IPv4 with forwarding off drops
+// them silently), and the guest's IPv6 connections fail before the
+// sinkhole's answer arrives. With IPv6 off on the interface the sinkhole
+// answers the neighbour solicitations itself.
+std::vector<std::string> safety_warnings(const SafetyInputs& in);
 
 // Reads the files under proc_root ("/proc" normally; tests pass a folder).
 // Returns false with error if iface is not a plain interface name.

@@ -5,3 +5,8 @@
 add_test(NAME sinkhole_netns
   COMMAND ${TRAWL_PY} ${TRAWL_INTEG}/sinkhole_netns.py $<TARGET_FILE:trawl>)
 set_tests_properties(sinkhole_netns PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)
+# The same for an IPv6-only guest (DNS, HTTP, HTTPS, ping over IPv6), with IPv6
+# off in the sink's kernel on the link, and the start-up warning when it is on.
+add_test(NAME sinkhole_netns_v6
+  COMMAND ${TRAWL_PY} ${TRAWL_INTEG}/sinkhole_netns_v6.py $<TARGET_FILE:trawl>)
+set_tests_properties(sinkhole_netns_v6 PROPERTIES LABELS integration TIMEOUT 120 SKIP_RETURN_CODE 77)

@@ -151,6 +151,36 @@ TEST(SafetyProblems, RouteOutNamedWithFix) {
   EXPECT_EQ(safety_problems(in, {.allow_forwarding = false, .allow_route = true}).size(), 1u);
 }
 
+// IPv6 on on the interface and no IPv6 default route: Linux answers the
+// guest's packets with ICMPv6 "no route" errors. A warning, with the fix.
+TEST(SafetyWarnings, Ipv6OnWithoutDefaultRoute) {
+  const std::string kernel_null =
+      "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+      "00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n";
+  const std::string via_eth0 =
+      "00000000000000000000000000000000 00 00000000000000000000000000000000 00 "
+      "20010db8000000000000000000000001 00000400 00000003 00000000 00000003     eth0\n";
+  EXPECT_FALSE(has_ipv6_default_route(kernel_null));
+  EXPECT_TRUE(has_ipv6_default_route(kernel_null + via_eth0));
+  EXPECT_FALSE(has_ipv6_default_route("garbage\n00 00\n"));
+
+  SafetyInputs in = safe_inputs();
+  in.ipv6_iface_disabled = "0\n";
+  in.ipv6_routes = kernel_null;
+  auto w = safety_warnings(in);
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("IPv6 is on on sb0 and this host has no IPv6 default route"), std::string::npos) << w[0];
+  EXPECT_NE(w[0].find("sysctl -w net.ipv6.conf.sb0.disable_ipv6=1"), std::string::npos) << w[0];
+  EXPECT_TRUE(safety_problems(in, {}).empty());  // not a leak: the start goes on
+  in.ipv6_routes = kernel_null + via_eth0;  // dropped silently (forwarding is off)
+  EXPECT_TRUE(safety_warnings(in).empty());
+  in.ipv6_routes = kernel_null;
+  in.ipv6_iface_disabled = "1\n";  // the kernel stays out
+  EXPECT_TRUE(safety_warnings(in).empty());
+  in.ipv6_iface_disabled.reset();  // no IPv6 in this kernel
+  EXPECT_TRUE(safety_warnings(in).empty());
+}
+
 TEST(ReadSafetyInputs, ReadsTheFilesUnderRoot) {
   namespace fs = std::filesystem;
   fs::path root = fs::temp_directory_path() / ("trawl_safety_" + std::to_string(::getpid()));
