@@ -15,6 +15,10 @@
 
 #include "core/ip_address.h"
 
+namespace trawl::flow {
+struct ConnRecord;
+}
+
 namespace trawl::report {
 
 // Every table and map has a cap: a hostile capture (a /8 sweep, a DNS tunnel)
@@ -51,6 +55,14 @@ struct ConnFields {
   const core::IpAddress* resp_ip = nullptr;
   uint64_t orig_p = 0, resp_p = 0, orig_bytes = 0, resp_bytes = 0, orig_pkts = 0, resp_pkts = 0;
 };
+
+// A time in ns as a line's seconds read back: the double that reading
+// core::format_epoch_micros's text gives.
+double line_seconds(int64_t ns);
+
+// The fields of a typed conn record as its conn.jsonl line gives them (the
+// report sink's and the tests' one mapping). Views into `r`: valid while it is.
+ConnFields conn_fields(const flow::ConnRecord& r);
 
 // The fields of typed records (`trawl analyze`). Strings are the record's own
 // bytes, as write_json gets them: the builder shows them exactly as it shows

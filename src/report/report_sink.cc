@@ -3,7 +3,6 @@
 // read as their JSON lines would be read, so that `trawl report CASE`, which
 // only has the lines, gives the same page.
 #include <array>
-#include <charconv>
 #include <filesystem>
 #include <typeinfo>
 
@@ -25,23 +24,7 @@
 namespace trawl::store {
 namespace {
 
-// Seconds as the lines write them (core::format_epoch_micros: rounded to the
-// microsecond), as the double that reading that text gives: us / 1e6 is that
-// double (both exact, one correctly rounded division) while us < 2^53; past
-// that (hostile times) the text itself is read.
-double micros(int64_t ns) {
-  bool neg = ns < 0;
-  uint64_t mag = neg ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
-  uint64_t us = (mag + 500) / 1000;
-  if (us < (uint64_t{1} << 53)) {
-    double v = static_cast<double>(us) / 1e6;
-    return neg ? -v : v;
-  }
-  std::string text = core::format_epoch_micros(core::Timestamp{ns});
-  double v = 0;
-  std::from_chars(text.data(), text.data() + text.size(), v);
-  return v;
-}
+using report::line_seconds;
 
 std::string_view opt(const std::optional<std::string>& s) { return s ? std::string_view(*s) : std::string_view(); }
 
@@ -49,33 +32,13 @@ class ReportSink final : public RecordSink {
  public:
   explicit ReportSink(std::string path) : path_(std::move(path)) {}
 
-  void on_conn(const flow::ConnRecord& r, std::string_view) override {
-    report::ConnFields c;
-    c.ts = micros(r.ts.ns);
-    // As conn.jsonl: duration and bytes only when the duration is set.
-    if (r.has_duration) {
-      c.duration = micros(r.duration_ns);
-      c.orig_bytes = r.orig_bytes;
-      c.resp_bytes = r.resp_bytes;
-    }
-    c.uid = r.uid;
-    c.orig_ip = &r.orig_h;
-    c.resp_ip = &r.resp_h;
-    c.proto = flow::proto_name(r.proto);
-    c.service = r.service;
-    c.state = flow::conn_state_name(r.conn_state);
-    c.orig_p = r.orig_p;
-    c.resp_p = r.resp_p;
-    c.orig_pkts = r.orig_pkts;
-    c.resp_pkts = r.resp_pkts;
-    builder_.add_conn(c);
-  }
+  void on_conn(const flow::ConnRecord& r, std::string_view) override { builder_.add_conn(report::conn_fields(r)); }
 
   // The logs the page summarises by their fields get them from the typed
   // record; a record of such a log but of another type goes by its line.
   void on_record(const analyzers::Record& r, std::string_view json) override {
     const std::type_info& t = typeid(r);
-    double ts = micros(r.ts.ns);
+    double ts = line_seconds(r.ts.ns);
     if (t == typeid(analyzers::dns::DnsLogRecord)) {
       const auto& d = static_cast<const analyzers::dns::DnsLogRecord&>(r);
       report::DnsFields f;

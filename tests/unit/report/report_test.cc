@@ -344,16 +344,82 @@ TEST(ReportSink, WritesTheFileAtFinish) {
   std::filesystem::remove_all(dir);
 }
 
+// The page data of a report.html file.
+Json data_of_page(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string html = ss.str();
+  size_t a = html.find("id=\"trawl-data\">") + 16;
+  return Json::parse(html.substr(a, html.find("</script>", a) - a));
+}
+
+// A conn record's line, as conn.jsonl has it (no newline).
+std::string line_of(const flow::ConnRecord& r) {
+  std::string line;
+  output::append_conn_json(r, line);
+  line.pop_back();
+  return line;
+}
+
+// One input fed both ways: typed records to a report sink (as `trawl analyze`
+// feeds them) and their lines to `lines` (as `trawl report CASE` does), so a
+// test compares the two pages' data.
+class BothWays {
+ public:
+  explicit BothWays(const std::string& name)
+      : dir_(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    std::filesystem::create_directories(dir_);
+    sink_ = store::make_report_sink(path(), error_);
+  }
+  ~BothWays() { std::filesystem::remove_all(dir_); }
+  BothWays(const BothWays&) = delete;
+  BothWays& operator=(const BothWays&) = delete;
+
+  bool ok() const { return sink_ != nullptr; }
+  const std::string& error() const { return error_; }
+  std::string path() const { return (dir_ / "report.html").string(); }
+
+  void conn(const flow::ConnRecord& r) {
+    std::string line = line_of(r);
+    sink_->on_conn(r, line);
+    lines.add("conn", line);
+  }
+  void record(const analyzers::Record& r) {
+    std::string line;
+    r.write_json(line);
+    line.pop_back();
+    sink_->on_record(r, line);
+    lines.add(r.log(), line);
+  }
+  void arp(const output::ArpRecord& r) {
+    std::string line;
+    output::append_arp_json(r, line);
+    line.pop_back();
+    sink_->on_arp(r, line);
+    lines.add("arp", line);
+  }
+  // The sink's page data, once it has finished.
+  Json sink_data() {
+    store::RunInfo run;
+    std::string err;
+    EXPECT_TRUE(sink_->finish({}, run, err)) << err;
+    return data_of_page(path());
+  }
+
+  ReportBuilder lines;
+
+ private:
+  std::filesystem::path dir_;
+  std::string error_;
+  std::unique_ptr<store::RecordSink> sink_;
+};
+
 // `trawl analyze` feeds the typed conn record, `trawl report` its JSON line:
 // the page data must be the same.
 TEST(ReportSink, TypedConnEqualsItsJsonLine) {
-  auto dir = std::filesystem::temp_directory_path() / ("trawl-report-typed-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "report.html").string();
-  std::string err;
-  auto sink = store::make_report_sink(path, err);
-  ASSERT_TRUE(sink) << err;
-  ReportBuilder b;
+  BothWays both("trawl-report-typed");
+  ASSERT_TRUE(both.ok()) << both.error();
   for (int i = 0; i < 3; ++i) {
     flow::ConnRecord r;
     r.ts = core::Timestamp{1700000000123456789 + i * 1000000007LL};
@@ -371,36 +437,57 @@ TEST(ReportSink, TypedConnEqualsItsJsonLine) {
     r.conn_state = i == 1 ? flow::ConnState::kS0 : flow::ConnState::kSF;
     r.orig_pkts = 4;
     r.resp_pkts = 3;
-    std::string line;
-    output::append_conn_json(r, line);
-    line.pop_back();
-    sink->on_conn(r, line);
-    b.add("conn", line);
+    both.conn(r);
   }
-  store::RunInfo run;
-  ASSERT_TRUE(sink->finish({}, run, err)) << err;
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string html = ss.str();
-  size_t a = html.find("id=\"trawl-data\">") + 16;
-  Json from_sink = Json::parse(html.substr(a, html.find("</script>", a) - a));
-  Json from_json = data_of(b);
+  Json from_sink = both.sink_data();
+  Json from_json = data_of(both.lines);
   for (const char* k : {"overview", "hosts", "conns", "talkers", "services", "timeline", "conn_states"})
     EXPECT_EQ(from_sink[k], from_json[k]) << k;
   EXPECT_EQ(from_json["overview"]["connections"], 3);
   EXPECT_EQ(from_json["conns"][0][1], "CTyped000000000002");
-  std::filesystem::remove_all(dir);
 }
 
-// The page data of a report.html file.
-Json data_of_page(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string html = ss.str();
-  size_t a = html.find("id=\"trawl-data\">") + 16;
-  return Json::parse(html.substr(a, html.find("</script>", a) - a));
+// conn_fields: the fields the line has, times as the line's text reads back.
+TEST(ReportData, ConnFieldsAreTheLinesFields) {
+  flow::ConnRecord r;
+  r.ts = core::Timestamp{1700000000123456500};  // rounds up to ...457
+  r.uid = "CFields";
+  r.orig_h = *core::IpAddress::parse("10.0.0.1");
+  r.resp_h = *core::IpAddress::parse("2001:db8::2");
+  r.orig_p = 1234;
+  r.resp_p = 53;
+  r.proto = 17;
+  r.service = "dns";
+  r.duration_ns = 1999999;  // 0.002000
+  r.orig_bytes = 10;
+  r.resp_bytes = 20;
+  r.conn_state = flow::ConnState::kSHR;
+  r.orig_pkts = 1;
+  r.resp_pkts = 2;
+  ConnFields c = conn_fields(r);
+  EXPECT_EQ(c.ts, 1700000000.123457);
+  EXPECT_EQ(c.duration, 0.0);  // unset duration: no duration and no bytes, as the line
+  EXPECT_EQ(c.orig_bytes, 0u);
+  EXPECT_EQ(c.resp_bytes, 0u);
+  r.has_duration = true;
+  c = conn_fields(r);
+  EXPECT_EQ(c.duration, 0.002);
+  EXPECT_EQ(c.orig_bytes, 10u);
+  EXPECT_EQ(c.resp_bytes, 20u);
+  EXPECT_EQ(c.uid, "CFields");
+  EXPECT_EQ(c.orig_ip, &r.orig_h);
+  EXPECT_EQ(c.resp_ip, &r.resp_h);
+  EXPECT_TRUE(c.orig_h.empty() && c.resp_h.empty());
+  EXPECT_EQ(c.proto, "udp");
+  EXPECT_EQ(c.service, "dns");
+  EXPECT_EQ(c.state, "SHR");
+  EXPECT_EQ(c.orig_p, 1234u);
+  EXPECT_EQ(c.resp_p, 53u);
+  EXPECT_EQ(c.orig_pkts, 1u);
+  EXPECT_EQ(c.resp_pkts, 2u);
+  // Past 2^53 us (INT64_MAX, INT64_MIN) the text itself is read.
+  for (int64_t ns : {int64_t{0}, int64_t{-1500}, int64_t{499}, int64_t{1700000000123456500}, INT64_MAX, INT64_MIN})
+    EXPECT_EQ(line_seconds(ns), std::stod(core::format_epoch_micros(core::Timestamp{ns}))) << ns;
 }
 
 // The page's JSON is written partly by hand (hosts, connections): it must be
@@ -416,20 +503,9 @@ core::Timestamp ts_ns(int64_t ns) { return core::Timestamp{ns}; }
 // not UTF-8, strings past the shown length, absent optional fields and
 // timestamps that round: the page data must be the same.
 TEST(ReportSink, TypedRecordsEqualTheirJsonLines) {
-  auto dir = std::filesystem::temp_directory_path() / ("trawl-report-typed-all-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  std::string path = (dir / "report.html").string();
-  std::string err;
-  auto sink = store::make_report_sink(path, err);
-  ASSERT_TRUE(sink) << err;
-  ReportBuilder b;
-  auto feed = [&](const analyzers::Record& r) {
-    std::string line;
-    r.write_json(line);
-    line.pop_back();
-    sink->on_record(r, line);
-    b.add(r.log(), line);
-  };
+  BothWays both("trawl-report-typed-all");
+  ASSERT_TRUE(both.ok()) << both.error();
+  auto feed = [&](const analyzers::Record& r) { both.record(r); };
   auto ip = [](const std::string& t) { return *core::IpAddress::parse(t); };
   std::string long_name(395, 'a');
   long_name += "\xc3\xa9\xc3\xa9\xc3\xa9.example";  // the cut at 400 bytes falls inside an é
@@ -492,17 +568,11 @@ TEST(ReportSink, TypedRecordsEqualTheirJsonLines) {
     arp.ts = ts_ns(1700000006000000000 + n);
     arp.op = 1;
     arp.sender_ip = ip(i % 2 ? "10.0.0.5" : "10.0.0.77");
-    std::string line;
-    output::append_arp_json(arp, line);
-    line.pop_back();
-    sink->on_arp(arp, line);
-    b.add("arp", line);
+    both.arp(arp);
   }
-  store::RunInfo run;
-  ASSERT_TRUE(sink->finish({}, run, err)) << err;
-  Json from_sink = data_of_page(path);
-  Json from_json = data_of(b);
-  EXPECT_EQ(b.bad_lines(), 0u);
+  Json from_sink = both.sink_data();
+  Json from_json = data_of(both.lines);
+  EXPECT_EQ(both.lines.bad_lines(), 0u);
   from_sink.erase("meta");
   from_json.erase("meta");
   EXPECT_EQ(from_sink, from_json);
@@ -511,7 +581,6 @@ TEST(ReportSink, TypedRecordsEqualTheirJsonLines) {
   EXPECT_EQ(from_json["dns"]["queries"], 6);
   EXPECT_EQ(from_json["http"]["rows"].size(), 6u);
   EXPECT_EQ(from_json["auth"]["rows"].size(), 6u);
-  std::filesystem::remove_all(dir);
 }
 
 // Typed conns find hosts and pairs by address: at the caps (untracked hosts,
@@ -543,28 +612,8 @@ TEST(ReportData, TypedConnsEqualLinesAtTheCaps) {
     r.conn_state = i % 6 ? flow::ConnState::kSF : flow::ConnState::kS0;
     r.orig_pkts = 2;
     r.resp_pkts = 1;
-    std::string line;
-    output::append_conn_json(r, line);
-    line.pop_back();
-    lines.add("conn", line);
-    ConnFields c;  // as the report sink fills it
-    c.ts = static_cast<double>(1000 + i);
-    if (r.has_duration) {
-      c.duration = 2.0;
-      c.orig_bytes = r.orig_bytes;
-      c.resp_bytes = r.resp_bytes;
-    }
-    c.uid = r.uid;
-    c.orig_ip = &r.orig_h;
-    c.resp_ip = &r.resp_h;
-    c.proto = flow::proto_name(r.proto);
-    c.service = r.service;
-    c.state = flow::conn_state_name(r.conn_state);
-    c.orig_p = r.orig_p;
-    c.resp_p = r.resp_p;
-    c.orig_pkts = r.orig_pkts;
-    c.resp_pkts = r.resp_pkts;
-    typed.add_conn(c);
+    lines.add("conn", line_of(r));
+    typed.add_conn(conn_fields(r));  // as the report sink feeds it
   }
   RunMeta meta;
   std::vector<std::string> findings = {
@@ -728,6 +777,252 @@ TEST(ReportData, TypedPairsAndBeaconsEqualLines) {
   EXPECT_EQ(d["http"]["rows"][0]["uid"], "Cq\"<x>");
   EXPECT_EQ(d["http"]["rows"][0]["host"], "caf\u00e9");
   EXPECT_EQ(d["http"]["rows"][0]["status"], "200");
+}
+
+// Typed records key hosts and peers by address and make their texts only at
+// the end; a line names a host by text. The same records, some typed and
+// some as lines, must give exactly the page all lines give: an address and
+// its own text are one host (IPv4-mapped and IPv4-compatible IPv6 too),
+// other texts (upper case, leading zeros) are hosts of their own, at the
+// hosts' cap too (untracked peers are still named).
+TEST(ReportData, TypedAndTextHostsAreOneHost) {
+  const std::vector<std::string> addrs = {"10.0.0.9",   "10.0.0.10", "2001:db8::a", "::ffff:10.0.0.9",
+                                          "::10.0.0.9", "192.0.2.1", "10.0.0.2"};
+  const std::vector<std::string> texts = {"2001:DB8::A", "010.0.0.9", "10.0.0.9 "};  // no address's own text
+  for (size_t cap : {size_t{50}, size_t{6}}) {
+    ReportLimits lim;
+    lim.max_hosts_tracked = cap;
+    lim.max_hosts_shown = 4;
+    ReportBuilder mixed(lim), lines(lim);
+    for (size_t i = 0; i < 48; ++i) {
+      bool text_orig = i % 5 == 4;
+      std::string a = text_orig ? texts[i % texts.size()] : addrs[i % addrs.size()];
+      std::string z = addrs[(i * 3 + 1) % addrs.size()];
+      uint64_t ob = i % 3;  // ties on bytes: hosts and peers by text
+      std::string uid = "C" + std::to_string(i), state = i % 4 ? "SF" : "S0";
+      double ts = 100.0 + static_cast<double>(i);
+      std::string line = conn(ts, a, static_cast<int>(1000 + i), z, 80, ob, 0, state, "", uid);
+      lines.add("conn", line);
+      if (text_orig || i % 3 == 0) {  // lines among the typed conns, naming the same addresses
+        mixed.add("conn", line);
+        continue;
+      }
+      core::IpAddress oa = *core::IpAddress::parse(a), ra = *core::IpAddress::parse(z);
+      ConnFields c;
+      c.ts = ts;
+      c.duration = 1.5;
+      c.uid = uid;
+      c.orig_ip = &oa;
+      c.resp_ip = &ra;
+      c.proto = "tcp";
+      c.state = state;
+      c.orig_p = 1000 + i;
+      c.resp_p = 80;
+      c.orig_bytes = ob;
+      c.orig_pkts = 3;
+      c.resp_pkts = 2;
+      mixed.add_conn(c);
+    }
+    for (size_t i = 0; i < addrs.size(); ++i) {  // dns, http, logins and arp: typed in `mixed`
+      const std::string& client = addrs[i];
+      const std::string& server = addrs[addrs.size() - 1 - i];
+      double ts = 200.0 + static_cast<double>(i);
+      std::string rcode = i % 2 ? "NXDOMAIN" : "NOERROR";
+      lines.add("dns", Json({{"ts", ts}, {"id.orig_h", client}, {"query", "q.example"}, {"rcode_name", rcode},
+                             {"qtype_name", "A"}}).dump());
+      lines.add("http", Json({{"ts", ts}, {"uid", "CH"}, {"id.orig_h", client}, {"id.resp_h", server},
+                              {"method", "GET"}, {"host", "h"}, {"uri", "/"}, {"status_code", 200}}).dump());
+      lines.add("auth", Json({{"ts", ts}, {"id.orig_h", client}, {"id.resp_h", server}, {"id.resp_p", 22},
+                              {"proto", "ssh"}, {"method", ""}, {"user", "root"}, {"outcome", "failure"}}).dump());
+      lines.add("arp", Json({{"ts", ts}, {"sender_ip", client}}).dump());
+      core::IpAddress c = *core::IpAddress::parse(client), sv = *core::IpAddress::parse(server);
+      DnsFields df;
+      df.ts = ts;
+      df.client = c;
+      df.query = "q.example";
+      df.rcode_name = rcode;
+      df.qtype_name = "A";
+      mixed.add_dns(df);
+      HttpFields hf;
+      hf.ts = ts;
+      hf.uid = "CH";
+      hf.client = c;
+      hf.server = sv;
+      hf.method = "GET";
+      hf.host = "h";
+      hf.uri = "/";
+      hf.has_status = true;
+      hf.status = 200;
+      mixed.add_http(hf);
+      AuthFields af;
+      af.ts = ts;
+      af.client = c;
+      af.server = sv;
+      af.server_port = 22;
+      af.proto = "ssh";
+      af.user = "root";
+      af.outcome = "failure";
+      mixed.add_auth(af);
+      mixed.add_arp(c);
+    }
+    std::vector<std::string> findings = {
+        R"({"id":"x","severity":"low","src":"::ffff:10.0.0.9","dst":["2001:DB8::A","10.0.0.2"]})"};
+    std::string m = mixed.data_json(findings, RunMeta{}), l = lines.data_json(findings, RunMeta{});
+    EXPECT_EQ(m, l) << "cap " << cap;
+    expect_canonical(m);
+    Json d = Json::parse(m);
+    EXPECT_EQ(d["hosts_total"], std::min(cap, addrs.size() + texts.size())) << cap;
+    if (cap == 6) EXPECT_GT(d["hosts_untracked"].get<int>(), 0);
+  }
+}
+
+// With every host tied on bytes and connections, hosts, peers and NXDOMAIN
+// clients go by their text ("10.0.0.10" before "10.0.0.9"), made at the end.
+TEST(ReportData, TypedHostTiesBreakByText) {
+  ReportBuilder b;
+  core::IpAddress server = *core::IpAddress::parse("192.0.2.1");
+  for (const char* client : {"10.0.0.9", "10.0.0.10", "10.0.0.2", "2001:db8::1"}) {
+    core::IpAddress ip = *core::IpAddress::parse(client);
+    ConnFields c;
+    c.ts = 10;
+    c.uid = "C";
+    c.orig_ip = &ip;
+    c.resp_ip = &server;
+    c.proto = "udp";
+    c.resp_p = 53;
+    c.orig_bytes = 5;
+    b.add_conn(c);
+    DnsFields f;
+    f.ts = 11;
+    f.client = ip;
+    f.query = "x.example";
+    f.rcode_name = "NXDOMAIN";
+    b.add_dns(f);
+  }
+  Json d = data_of(b);
+  std::vector<std::string> ips;
+  for (const auto& h : d["hosts"]) ips.push_back(h["ip"]);
+  EXPECT_EQ(ips, (std::vector<std::string>{"192.0.2.1", "10.0.0.10", "10.0.0.2", "10.0.0.9", "2001:db8::1"}));
+  EXPECT_EQ(d["hosts"][0]["peers_in"],
+            Json::parse(R"([["10.0.0.10",5],["10.0.0.2",5],["10.0.0.9",5],["2001:db8::1",5]])"));
+  EXPECT_EQ(d["hosts"][1]["peers_out"], Json::parse(R"([["192.0.2.1",5]])"));
+  EXPECT_EQ(d["dns"]["nx_clients"],
+            Json::parse(R"([["10.0.0.10",1,1],["10.0.0.2",1,1],["10.0.0.9",1,1],["2001:db8::1",1,1]])"));
+  EXPECT_EQ(d["conns"].size(), 4u);
+  EXPECT_EQ(d["conns"][0][4], "192.0.2.1");  // the rows keep addresses too
+}
+
+// A line's strings are decoded leniently (the strict reading is nlohmann's,
+// for findings): a bad \u or a lone surrogate is U+FFFD, an unknown escape
+// its character; the cut keeps whole characters.
+TEST(ReportData, LineStringsDecodeLeniently) {
+  ReportLimits lim;
+  lim.max_string = 9;
+  ReportBuilder b(lim);
+  b.add("http", R"({"ts":1,"id.orig_h":"10.0.0.1","method":"a\u12x4b","host":"\ud800\u0041\udc00",)"
+                R"("uri":"\q\/\u00e9","user_agent":"12345678\u00e9"})");
+  Json d = data_of(b);
+  const Json& row = d["http"]["rows"][0];
+  EXPECT_EQ(row["method"], "a\xef\xbf\xbd" "12x4b");
+  EXPECT_EQ(row["host"], "\xef\xbf\xbd" "A" "\xef\xbf\xbd");
+  EXPECT_EQ(row["uri"], "q/\xc3\xa9");
+  EXPECT_EQ(row["ua"], "12345678");  // the é would end past 9 bytes
+}
+
+// The scans that skip 16 plain bytes a step (SSE2): a byte to escape or to
+// show otherwise at every place of strings of every length around the step.
+// Typed strings (shown as they are when plain) must give what their lines
+// give; findings what nlohmann gives; the <script> escape what a byte at a
+// time gives.
+TEST(ReportData, BlockScansFindEveryByte) {
+  BothWays both("trawl-report-scans");
+  ASSERT_TRUE(both.ok()) << both.error();
+  std::vector<std::string> findings;
+  const std::string specials[] = {"\"", "\\", "\x01", "\x7f", "\xc3\xa9", "\xff", "<", "&", "\xe2\x80\xa8"};
+  int n = 0;
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t at = 0; at < len; at += (len > 20 ? 4 : 2)) {
+      const std::string& sp = specials[static_cast<size_t>(n) % std::size(specials)];
+      std::string v = std::string(at, 'a') + sp + std::string(len - at - 1, 'b');
+      analyzers::http::HttpRecord h;  // every row is shown (fewer than 300)
+      h.ts = core::Timestamp{int64_t{1700000000} * 1000000000 + n};
+      h.uid = "C" + v;
+      h.orig_h = *core::IpAddress::parse("10.0.0.1");
+      h.resp_h = *core::IpAddress::parse("10.0.0.2");
+      h.method = "GET";
+      h.host = v;
+      h.uri = "/" + v;
+      h.user_agent = v + "z";
+      both.record(h);
+      Json f = {{"id", "x"}, {"severity", "low"}, {"v", v}};
+      findings.push_back(f.dump(-1, ' ', false, Json::error_handler_t::replace));
+      ++n;
+    }
+  }
+  Json from_sink = both.sink_data();
+  Json from_json = data_of(both.lines);
+  from_sink.erase("meta");
+  from_json.erase("meta");
+  EXPECT_EQ(from_sink, from_json);
+  EXPECT_EQ(from_json["http"]["rows"].size(), static_cast<size_t>(n));
+  EXPECT_EQ(from_json["http"]["rows"][1]["host"], std::string("\\b"));
+  EXPECT_EQ(from_json["http"]["rows"][2]["uri"], std::string("/\x01" "bb"));
+
+  std::string d = ReportBuilder().data_json(findings, RunMeta{});
+  Json expected = Json::array();
+  for (const auto& l : findings) expected.push_back(Json::parse(l));
+  EXPECT_NE(d.find("\"findings\":" + expected.dump(-1, ' ', false, Json::error_handler_t::replace) + ","),
+            std::string::npos);
+
+  auto slow = [](std::string_view in) {  // a byte at a time
+    std::string out;
+    for (size_t i = 0; i < in.size(); ++i) {
+      char c = in[i];
+      if (c == '<') {
+        out += "\\u003c";
+      } else if (c == '>') {
+        out += "\\u003e";
+      } else if (c == '&') {
+        out += "\\u0026";
+      } else if (c == '\xE2' && i + 2 < in.size() && in[i + 1] == '\x80' && (in[i + 2] == '\xA8' || in[i + 2] == '\xA9')) {
+        out += in[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+        i += 2;
+      } else {
+        out.push_back(c);
+      }
+    }
+    return out;
+  };
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (const char* sp : {"<", ">", "&", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x80", "\xe2", "\xe2\x82\xac"}) {
+        std::string in = std::string(at, 'x') + sp + std::string(len - at, 'y');
+        EXPECT_EQ(escape_for_script(in), slow(in)) << len << " " << at << " " << sp;
+      }
+    }
+  }
+  EXPECT_EQ(escape_for_script("0123456789abcdef<0123456789abcdef\xe2\x80\xa9"),
+            "0123456789abcdef\\u003c0123456789abcdef\\u2029");
+}
+
+// Counters remember the last key (a compare instead of a hash): repeated,
+// alternating and capped keys count exactly as before.
+TEST(ReportData, RepeatedKeysCountExactly) {
+  ReportLimits lim;
+  lim.max_keys = 2;
+  ReportBuilder b(lim);
+  const char* svcs[] = {"a", "a", "b", "c", "c", "a", "b"};
+  const char* states[] = {"SF", "SF", "S0", "SF", "REJ", "REJ", "OTH"};
+  for (int i = 0; i < 7; ++i)
+    b.add("conn", conn(1.0 + i, "10.0.0.1", 1, "10.0.0.2", 80, 1, 0, states[i], svcs[i], "C" + std::to_string(i)));
+  for (const char* q : {"x.example", "x.example", "y.example", "z.example", "z.example", "x.example"})
+    b.add("dns", Json({{"ts", 1.0}, {"id.orig_h", "10.0.0.1"}, {"query", q}, {"rcode_name", "NOERROR"}}).dump());
+  Json d = data_of(b);
+  EXPECT_EQ(d["services"], Json::parse(R"([["tcp/80 a",3,3],["tcp/80 b",2,2]])"));  // "c": past the cap
+  EXPECT_EQ(d["conn_states"], Json::parse(R"([["SF",3],["REJ",2],["OTH",1],["S0",1]])"));
+  EXPECT_EQ(d["dns"]["top_names"], Json::parse(R"([["x.example",3],["y.example",1]])"));
+  EXPECT_EQ(d["dns"]["names_uncounted"], 2);
+  EXPECT_EQ(d["hosts"][0]["failed_out"], 4);  // S0, REJ, REJ, OTH
 }
 
 }  // namespace
