@@ -19,6 +19,7 @@
 #include <limits>
 
 #include "core/hash.h"
+#include "core/percent.h"
 
 namespace trawl::intel {
 
@@ -62,12 +63,7 @@ size_t find_any(std::string_view s, const char (&set)[N]) {
 char lower_ascii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 char upper_ascii(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using core::hex_value;
 
 // Writes the normalized name into out (capacity kMaxDomain); returns its
 // length, 0 if the name is not plausible. Shared by add() and the lookups so

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/percent.h"
+
 namespace trawl::store::clickhouse {
 namespace {
 
@@ -50,31 +52,6 @@ std::string percent_encode(std::string_view s) {
     }
   }
   return out;
-}
-
-// RFC 3986 percent-decoding, for the parts of the URL a user may need to
-// escape (a password with '/' or '@', a spool path with '&'). False on a '%'
-// not followed by two hex digits.
-bool percent_decode(std::string_view in, std::string& out) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    if (i + 2 >= in.size()) return false;
-    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
-    if (hi < 0 || lo < 0) return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
 }
 
 }  // namespace
@@ -122,11 +99,11 @@ bool parse_url(std::string_view text, Url& out, std::string& error) {
     std::string_view cred = authority.substr(0, at);
     authority = authority.substr(at + 1);
     auto colon = cred.find(':');
-    if (!percent_decode(cred.substr(0, colon), out.user)) {
+    if (!core::percent_decode_strict(cred.substr(0, colon), out.user)) {
       error = "bad %-escape in the user name";
       return false;
     }
-    if (colon != std::string_view::npos && !percent_decode(cred.substr(colon + 1), out.password)) {
+    if (colon != std::string_view::npos && !core::percent_decode_strict(cred.substr(colon + 1), out.password)) {
       error = "bad %-escape in the password";
       return false;
     }
@@ -195,7 +172,7 @@ bool parse_url(std::string_view text, Url& out, std::string& error) {
         error = "empty spool=";
         return false;
       }
-      if (!percent_decode(value, out.spool_dir)) {
+      if (!core::percent_decode_strict(value, out.spool_dir)) {
         error = "bad %-escape in spool=";
         return false;
       }

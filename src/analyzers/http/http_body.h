@@ -13,6 +13,7 @@
 
 #include "core/anomalies.h"
 #include "core/byte_view.h"
+#include "core/percent.h"
 
 namespace trawl::analyzers::http {
 
@@ -94,7 +95,7 @@ std::string form_value(FormKind kind, const FormField& field, size_t max_len = 2
 // Percent-decoding as Zeek writes http.log's uri: each %XX becomes its byte;
 // a '%' not followed by two hex digits is kept as is. With plus_as_space,
 // '+' becomes ' ' (form encoding).
-std::string percent_decode(std::string_view s, bool plus_as_space = false);
+using core::percent_decode;
 
 // Looks for an HTML password input (type=password, quoted or not, any
 // case) in a page fed in pieces; at most max_scan bytes are looked at.

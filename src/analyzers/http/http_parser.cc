@@ -4,6 +4,7 @@
 #include <array>
 
 #include "analyzers/common/text.h"
+#include "core/percent.h"
 
 namespace trawl::analyzers::http {
 
@@ -17,12 +18,7 @@ constexpr size_t kMaxJunk = 8;           // bytes skipped before a start line
 bool is_ws(char c) { return c == ' ' || c == '\t'; }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using core::hex_value;
 
 // "HTTP/d.d" at the start of s.
 bool parse_version(std::string_view s, uint8_t& major, uint8_t& minor) {

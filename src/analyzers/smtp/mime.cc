@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "analyzers/common/text.h"
+#include "core/percent.h"
 
 namespace trawl::analyzers::smtp {
 
@@ -18,13 +19,8 @@ constexpr size_t kMaxParamSegments = 64;
 
 bool is_ws(char c) { return c == ' ' || c == '\t'; }
 
-bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return c - 'A' + 10;
-}
+using core::hex_value;
+bool is_hex(char c) { return hex_value(c) >= 0; }
 
 // Base64 body characters: 1 alphabet, 0 ignored (padding, blanks, CR), 2 invalid.
 constexpr std::array<uint8_t, 256> kB64Class = [] {
@@ -165,19 +161,7 @@ bool decode_word(std::string_view in, size_t start, std::string& out, size_t& en
 
 // RFC 2231 "charset'language'percent%20encoded" (with_charset) or the
 // percent-encoded text of a continuation segment.
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && is_hex(s[i + 1]) && is_hex(s[i + 2])) {
-      out.push_back(static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2])));
-      i += 2;
-    } else {
-      out.push_back(s[i]);
-    }
-  }
-  return out;
-}
+using core::percent_decode;
 
 struct ParamSegment {
   unsigned index;

@@ -122,7 +122,8 @@ TEST(ClickHouseUrl, PercentEscapes) {
   EXPECT_EQ(u.batch_rows, 5u);
   EXPECT_EQ(u.display(), "clickhouse://an@a@h:8123/db");
   for (const char* bad : {"clickhouse://u:p%2@h/db", "clickhouse://u:p%zz@h/db", "clickhouse://u%@h/db",
-                          "clickhouse://h/db?spool=a%4", "clickhouse://h/db?spool=%"}) {
+                          "clickhouse://h/db?spool=a%4", "clickhouse://h/db?spool=%",
+                          "clickhouse://u:pw%00x@h/db"}) {
     EXPECT_FALSE(parse_url(bad, u, err)) << bad;
     EXPECT_NE(err.find("bad %-escape"), std::string::npos) << bad << ": " << err;
   }
