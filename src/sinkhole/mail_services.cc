@@ -64,6 +64,7 @@ class SmtpSession final : public LineSession {
   void on_data(core::ByteView data, core::Timestamp now, std::vector<uint8_t>& out) override {
     if (tls_) return tls_->on_data(data, now, out);
     LineSession::on_data(data, now, out);
+    if (tls_) log_starttls(data.subspan(data.size() - unread_));
   }
   void on_peer_closed(core::Timestamp now, std::vector<uint8_t>& out) override {
     if (tls_) tls_->on_peer_closed(now, out);
@@ -183,21 +184,33 @@ class SmtpSession final : public LineSession {
   bool offers_starttls() const { return ca_ && !in_tls_; }
 
   // RFC 3207: "220", then TLS from the client's next byte. Plaintext the
-  // client pipelined behind the command is discarded (section 4.2: it could
-  // be an attacker's injection), so on_data stops reading lines here.
+  // client pipelined behind the command is not read as SMTP (STARTTLS ends a
+  // pipelined group, RFC 2920 section 3.1; reading it was the command
+  // injection of CVE-2011-0411), so on_data stops reading lines here and
+  // logs those bytes instead.
   void start_tls(std::string_view arg, std::vector<uint8_t>& out) {
     if (in_tls_) return reply(out, "554 5.5.1 Error: TLS already active");
     if (!ca_) return reply(out, "454 4.7.0 TLS not available due to local problem");
     if (!arg.empty()) return reply(out, "501 5.5.4 Syntax: STARTTLS");
     reply(out, "220 2.0.0 Ready to start TLS");
-    std::string j;
-    output::JsonLine(j).str("event", "starttls").str("helo", helo_).end_object();
-    emit("sinkhole_smtp", std::move(j));
-    const SmtpConfig& config = config_;
-    tls_ = make_tls_session(*ca_, info_, [&config](const SessionInfo& i) -> std::unique_ptr<ServiceSession> {
-      return std::make_unique<SmtpSession>(config, i, false, nullptr, true);
+    // The config is the router's and outlives every session.
+    tls_ = make_tls_session(*ca_, info_, [&cfg = config_](const SessionInfo& i) -> std::unique_ptr<ServiceSession> {
+      return std::make_unique<SmtpSession>(cfg, i, false, nullptr, true);
     });
     stop_lines_ = true;
+  }
+
+  // The upgrade, and what the client sent behind STARTTLS before the 220
+  // (dropped, but evidence: the first kMaxPipelinedLogged bytes as hex and text).
+  void log_starttls(core::ByteView pipelined) {
+    static constexpr size_t kMaxPipelinedLogged = 256;
+    const core::ByteView head = pipelined.subspan(0, std::min(pipelined.size(), kMaxPipelinedLogged));
+    std::string j;
+    output::JsonLine line(j);
+    line.str("event", "starttls").str("helo", helo_).u64("pipelined_bytes", pipelined.size());
+    if (!head.empty()) line.str("pipelined_hex", hex_bytes(head)).str("pipelined_text", printable_text(head));
+    line.end_object();
+    emit("sinkhole_smtp", std::move(j));
   }
   void store(uint8_t c) {
     ++message_bytes_;

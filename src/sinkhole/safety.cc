@@ -77,6 +77,15 @@ bool all_zero(const std::array<uint8_t, 16>& a) {
 
 }  // namespace
 
+std::string sysctl_key(std::string_view proc_sys_path) {
+  if (proc_sys_path.find('.') != std::string_view::npos) return std::string(proc_sys_path);
+  std::string key(proc_sys_path);
+  for (char& c : key) {
+    if (c == '/') c = '.';
+  }
+  return key;
+}
+
 bool sysctl_flag_on(std::string_view contents) {
   auto tokens = split_ws(contents.substr(0, contents.find('\n')));
   if (tokens.empty()) return false;
@@ -148,8 +157,9 @@ std::vector<std::string> safety_warnings(const SafetyInputs& in) {
   if (v6_on && !(in.ipv6_routes && has_ipv6_default_route(*in.ipv6_routes))) {
     out.push_back("IPv6 is on on " + in.iface + " and this host has no IPv6 default route: its kernel answers "
                   "the guest's IPv6 packets to other addresses with ICMPv6 \"no route\" errors, so the guest's "
-                  "IPv6 connections fail. Turn IPv6 off on the interface (`sysctl -w net.ipv6.conf." + in.iface +
-                  ".disable_ipv6=1`): the sinkhole answers neighbour solicitations and all IPv6 itself");
+                  "IPv6 connections fail. Turn IPv6 off on the interface (`sysctl -w " +
+                  sysctl_key("net/ipv6/conf/" + in.iface + "/disable_ipv6") +
+                  "=1`): the sinkhole answers neighbour solicitations and all IPv6 itself");
   }
   return out;
 }
@@ -166,10 +176,10 @@ std::vector<std::string> safety_problems(const SafetyInputs& in, const SafetyOve
     };
     flag(in.ipv4_ip_forward, "/proc/sys/net/ipv4/ip_forward", "net.ipv4.ip_forward");
     flag(in.ipv4_iface_forwarding, "/proc/sys/net/ipv4/conf/" + ifc + "/forwarding",
-         "net.ipv4.conf." + ifc + ".forwarding");
+         sysctl_key("net/ipv4/conf/" + ifc + "/forwarding"));
     flag(in.ipv6_all_forwarding, "/proc/sys/net/ipv6/conf/all/forwarding", "net.ipv6.conf.all.forwarding");
     flag(in.ipv6_iface_forwarding, "/proc/sys/net/ipv6/conf/" + ifc + "/forwarding",
-         "net.ipv6.conf." + ifc + ".forwarding");
+         sysctl_key("net/ipv6/conf/" + ifc + "/forwarding"));
   }
   if (!overrides.allow_route) {
     auto routes = [&](const std::optional<std::string>& table, bool v6) {

@@ -29,6 +29,11 @@ struct SafetyOverrides {
   bool allow_route = false;
 };
 
+// The key sysctl(8) takes for /proc/sys/PATH: "net.ipv4.conf.eth0.forwarding",
+// or the path itself when a part has a dot (a VLAN interface such as
+// eth0.100), which the dotted form would split.
+std::string sysctl_key(std::string_view proc_sys_path);
+
 // A sysctl flag file's value: true when its first token is a non-zero number.
 bool sysctl_flag_on(std::string_view contents);
 

@@ -165,6 +165,7 @@ void LineSession::on_data(core::ByteView data, core::Timestamp now, std::vector<
     if (!line.empty() && line.back() == '\r') line.pop_back();
     on_line(line, now, out);
   }
+  unread_ = stop_lines_ ? data.size() - pos : 0;
 }
 
 void LineSession::take_events(std::vector<ServiceEvent>& out) {

@@ -69,8 +69,9 @@ class LineSession : public ServiceSession {
   bool close_ = false;
   bool raw_ = false;
   // The connection changed protocol (STARTTLS): on_data reads no more lines
-  // from the bytes it was given.
+  // from the bytes it was given, and unread_ says how many it left.
   bool stop_lines_ = false;
+  size_t unread_ = 0;
 
  private:
   size_t max_line_;

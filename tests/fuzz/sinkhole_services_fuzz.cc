@@ -76,7 +76,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   hc.max_body_kept = 64;
   const HttpResponder http(hc);
   DnsResponder dns;
-  // With the CA: TLS on 443 and SMTP STARTTLS are terminated.
+  // With the CA: TLS on 443 and SMTP STARTTLS are terminated (up to the
+  // ClientHello: random bytes cannot finish a handshake).
   ServiceRouter router(cfg, http, dns, &trawl::fuzz::fuzz_tls_authority());
 
   SessionInfo info;

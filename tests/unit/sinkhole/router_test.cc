@@ -753,9 +753,12 @@ TEST(RealClientsTls, SwaksStartTls) {
   EXPECT_NE(out.find("<-  220 2.0.0 Ready to start TLS"), std::string::npos) << out;
   EXPECT_NE(out.find("=== TLS started"), std::string::npos) << out;
   EXPECT_NE(out.find("<~  250 2.0.0 Ok: queued as"), std::string::npos) << out;  // "<~": read inside TLS
+  EXPECT_NE(out.find("<~  250-AUTH PLAIN LOGIN"), std::string::npos) << out;   // the EHLO inside TLS ...
+  EXPECT_EQ(out.find("<~  250-STARTTLS"), std::string::npos) << out;           // ... offers no second STARTTLS
   const auto smtp_ev = of_log(sink.events, "sinkhole_smtp");
   ASSERT_EQ(smtp_ev.size(), 2u);
-  EXPECT_NE(smtp_ev[0].json.find(R"("event":"starttls")"), std::string::npos) << smtp_ev[0].json;
+  EXPECT_NE(smtp_ev[0].json.find(R"("event":"starttls","helo":)"), std::string::npos) << smtp_ev[0].json;
+  EXPECT_NE(smtp_ev[0].json.find(R"("pipelined_bytes":0})"), std::string::npos) << smtp_ev[0].json;
   EXPECT_NE(smtp_ev[1].json.find(R"("mailfrom":"bot@example.com","rcptto":["drop@example.org"])"), std::string::npos)
       << smtp_ev[1].json;
   EXPECT_NE(smtp_ev[1].json.find(R"("subject":"inside tls")"), std::string::npos) << smtp_ev[1].json;

@@ -151,6 +151,17 @@ TEST(SafetyProblems, RouteOutNamedWithFix) {
   EXPECT_EQ(safety_problems(in, {.allow_forwarding = false, .allow_route = true}).size(), 1u);
 }
 
+TEST(SysctlKey, DotsOrTheSlashFormForDottedNames) {
+  EXPECT_EQ(sysctl_key("net/ipv4/conf/eth0/forwarding"), "net.ipv4.conf.eth0.forwarding");
+  EXPECT_EQ(sysctl_key("net/ipv6/conf/eth0.100/disable_ipv6"), "net/ipv6/conf/eth0.100/disable_ipv6");
+  SafetyInputs in = safe_inputs();
+  in.iface = "eth0.100";
+  in.ipv4_iface_forwarding = "1\n";
+  auto p = safety_problems(in, {});
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_NE(p[0].find("`sysctl -w net/ipv4/conf/eth0.100/forwarding=0`"), std::string::npos) << p[0];
+}
+
 // IPv6 on on the interface and no IPv6 default route: Linux answers the
 // guest's packets with ICMPv6 "no route" errors. A warning, with the fix.
 TEST(SafetyWarnings, Ipv6OnWithoutDefaultRoute) {

@@ -203,9 +203,9 @@ TEST(SmtpService, MessageCutByCloseIsKept) {
 }
 
 // STARTTLS with the sinkhole's CA: offered in EHLO, "220", and plaintext the
-// client pipelined behind the command is dropped (RFC 3207 section 4.2): it
-// never reaches SMTP. What follows is TLS; here it is not, and the TLS
-// session logs the failed handshake.
+// client pipelined behind the command is not read as SMTP (RFC 2920 section
+// 3.1, CVE-2011-0411) but logged with the upgrade. What follows is TLS; here
+// it is not, and the TLS session logs the failed handshake.
 TEST(SmtpService, StartTlsOfferedAndPipelinedPlaintextDropped) {
   const auto dir = std::filesystem::temp_directory_path() / ("trawl_smtp_starttls_" + std::to_string(::getpid()));
   std::string error;
@@ -218,22 +218,29 @@ TEST(SmtpService, StartTlsOfferedAndPipelinedPlaintextDropped) {
             "250-mail.example.com\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n250-STARTTLS\r\n"
             "250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n");
   EXPECT_EQ(d.send("STARTTLS now\r\n", 100), "501 5.5.4 Syntax: STARTTLS\r\n");
-  EXPECT_EQ(d.send("STARTTLS\r\nMAIL FROM:<injected@example.com>\r\n", 100), "220 2.0.0 Ready to start TLS\r\n");
+  // No "250" for the MAIL FROM behind it: only the 220.
+  EXPECT_EQ(d.send("STARTTLS\r\nMAIL FROM:<x@example.com>\r\n", 100), "220 2.0.0 Ready to start TLS\r\n");
   EXPECT_EQ(d.send("NOOP\r\n", 100), "");  // not a TLS record: the handshake fails, no SMTP reply
   d.s->on_closed(d.now);
   auto ev = d.events();
   ASSERT_EQ(ev.size(), 2u);
-  EXPECT_EQ(ev[0].json, R"({"event":"starttls","helo":"bot"})");
+  EXPECT_EQ(ev[0].json, R"({"event":"starttls","helo":"bot","pipelined_bytes":27,)"
+                        R"("pipelined_hex":"4d41494c2046524f4d3a3c78406578616d706c652e636f6d3e0d0a",)"
+                        R"("pipelined_text":"MAIL FROM:<x@example.com>.."})");
   EXPECT_EQ(ev[1].log, "sinkhole_tls");
   EXPECT_NE(ev[1].json.find(R"("established":false)"), std::string::npos) << ev[1].json;
-  for (const auto& e : ev) EXPECT_EQ(e.json.find("injected"), std::string::npos) << e.json;
+  EXPECT_NE(ev[1].json.find(R"("failure_reason":)"), std::string::npos) << ev[1].json;
   std::filesystem::remove_all(dir);
 
   // Without a CA, or with starttls = false, it is neither offered nor done.
   SmtpConfig off;
   off.starttls = false;
-  for (TlsAuthority* a : {static_cast<TlsAuthority*>(nullptr), ca.get()}) {
-    Driver p{make_smtp_session(off, guest_info(25), false, a)};
+  struct Case {
+    const SmtpConfig* config;
+    TlsAuthority* ca;
+  };
+  for (const Case& k : {Case{&config, nullptr}, Case{&off, ca.get()}}) {
+    Driver p{make_smtp_session(*k.config, guest_info(25), false, k.ca)};
     EXPECT_EQ(p.send("EHLO bot\r\nSTARTTLS\r\nNOOP\r\n", 100),
               "250-mail.example.com\r\n250-PIPELINING\r\n250-SIZE 10485760\r\n"
               "250-AUTH PLAIN LOGIN\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
