@@ -36,7 +36,8 @@ import subprocess
 import sys
 import tempfile
 
-from sinkhole_netns import SKIP, in_ns, read_jsonl, read_pcap, run, start_tcpdump, stop, wait_for
+import sinkhole_netns
+from sinkhole_netns import SKIP, client, in_ns, read_jsonl, read_pcap, run, start_tcpdump, stop, wait_for
 
 GUEST_IP = "2001:db8:1::10"
 SINK_IP = "2001:db8:1::1"
@@ -49,15 +50,14 @@ POOL = ipaddress.ip_network("2001:2::/48")  # the DNS responder's default IPv6 p
 TOOLS = ["ip", "tcpdump", "curl", "dig", "sysctl", "ping"]
 
 
-class Topology:
-    """guest <-> sink over IPv6 only, torn down by down() whatever happened."""
+class Topology(sinkhole_netns.Topology):
+    """guest <-> sink over IPv6 only; down() (the IPv4 test's) removes what up() made."""
 
     def __init__(self, tag):
+        super().__init__(tag)
         self.guest, self.sink = f"tsv{tag}-g", f"tsv{tag}-s"
         self.veth_g, self.veth_s = f"tsv{tag}g", f"tsv{tag}s"
-        self.made = []
         self.etc_netns = os.path.join("/etc/netns", self.guest)
-        self.made_etc = False
 
     def up(self):
         for ns in (self.guest, self.sink):
@@ -84,19 +84,6 @@ class Topology:
         self.made_etc = True
         with open(os.path.join(self.etc_netns, "resolv.conf"), "w", encoding="ascii") as f:
             f.write(f"nameserver {DNS_IP}\noptions timeout:2 attempts:1\n")
-
-    def down(self):
-        for ns in reversed(self.made):
-            subprocess.run(["ip", "netns", "del", ns], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           timeout=20)
-        self.made = []
-        if self.made_etc:
-            shutil.rmtree(self.etc_netns, ignore_errors=True)
-            self.made_etc = False
-
-
-def client(topo, *cmd, timeout=15):
-    return subprocess.run(in_ns(topo.guest, *cmd), stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
 
 
 def tcp_rst_v6(frame):
