@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
+#include <memory>
 #include <set>
 #include <string>
 #include <string_view>
@@ -19,7 +21,8 @@ namespace trawl::detect {
 // Uids packed into one byte buffer, each a varint length and its bytes: a
 // conn uid (18 chars) takes 19 bytes instead of a 32-byte std::string plus
 // its heap block (libstdc++'s inline buffer holds only 15 chars). For the
-// bounded uid samples detectors keep per actor, most of their memory.
+// bounded uid samples detectors keep per actor, most of their memory (and
+// for other short text samples: dns_tunnel's first subdomains).
 class PackedUids {
  public:
   void push_back(std::string_view u) {
@@ -138,31 +141,78 @@ class SmallDistinctSet {
 };
 
 // Distinct values, exact up to `cap`; past it, values already held still
-// count as known and new ones only raise the saturated count.
+// count as known and new ones only raise the saturated count. Most sets a
+// detector keeps per actor hold a value or two: up to kSmall values live in
+// a sorted vector (one allocation, no 32-byte tree node header per value,
+// binary search), past that in a tree (insertion stays O(log n) up to the
+// cap). Either way values come out ascending.
 template <typename T>
 class DistinctSet {
  public:
   explicit DistinctSet(size_t cap = 65536) : cap_(cap) {}
+  DistinctSet(const DistinctSet& o)
+      : cap_(o.cap_), small_(o.small_), big_(o.big_ ? std::make_unique<std::set<T>>(*o.big_) : nullptr),
+        overflow_(o.overflow_) {}
+  DistinctSet& operator=(const DistinctSet& o) {
+    if (this != &o) *this = DistinctSet(o);
+    return *this;
+  }
+  DistinctSet(DistinctSet&&) noexcept = default;
+  DistinctSet& operator=(DistinctSet&&) noexcept = default;
+  ~DistinctSet() = default;
+
   // True if the value was new.
   bool add(const T& v) {
-    if (set_.contains(v)) return false;
-    if (set_.size() < cap_) {
-      set_.insert(v);
-    } else {
+    if (big_) {
+      if (big_->contains(v)) return false;
+      if (big_->size() < cap_) {
+        big_->insert(v);
+      } else {
+        ++overflow_;
+      }
+      return true;
+    }
+    auto it = std::lower_bound(small_.begin(), small_.end(), v);
+    if (it != small_.end() && !(v < *it)) return false;
+    if (small_.size() >= cap_) {
       ++overflow_;
+    } else if (small_.size() < kSmall) {
+      small_.insert(it, v);
+    } else {
+      big_ = std::make_unique<std::set<T>>(std::make_move_iterator(small_.begin()),
+                                           std::make_move_iterator(small_.end()));
+      std::vector<T>().swap(small_);
+      big_->insert(v);
     }
     return true;
   }
-  bool contains(const T& v) const { return set_.contains(v); }
+  bool contains(const T& v) const {
+    return big_ ? big_->contains(v) : std::binary_search(small_.begin(), small_.end(), v);
+  }
   // Distinct values seen (a lower bound once saturated: repeats of values
   // past the cap count again).
-  uint64_t count() const { return set_.size() + overflow_; }
+  uint64_t count() const { return held() + overflow_; }
+  size_t held() const { return big_ ? big_->size() : small_.size(); }
+  bool empty() const { return held() == 0; }
   bool saturated() const { return overflow_ > 0; }
-  const std::set<T>& values() const { return set_; }
+  // Every value held, ascending.
+  template <typename F>
+  void for_each(F&& f) const {
+    if (big_) {
+      for (const T& v : *big_) f(v);
+    } else {
+      for (const T& v : small_) f(v);
+    }
+  }
+  // The smallest value held (the set must not be empty).
+  const T& front() const { return big_ ? *big_->begin() : small_.front(); }
   // The smallest n values (deterministic sample).
   std::vector<T> sample(size_t n) const {
+    if (!big_) {
+      return std::vector<T>(small_.begin(), small_.begin() + static_cast<std::ptrdiff_t>(std::min(n, small_.size())));
+    }
     std::vector<T> out;
-    for (const T& v : set_) {
+    for (const T& v : *big_) {
       if (out.size() >= n) break;
       out.push_back(v);
     }
@@ -170,8 +220,10 @@ class DistinctSet {
   }
 
  private:
+  static constexpr size_t kSmall = 16;
   size_t cap_;
-  std::set<T> set_;
+  std::vector<T> small_;              // sorted; unused once big_ exists
+  std::unique_ptr<std::set<T>> big_;  // past kSmall values
   uint64_t overflow_ = 0;
 };
 
@@ -223,7 +275,8 @@ class DistinctHashes {
   }
   void grow() {
     std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? 16 : old.size() * 2, 0);
+    // Most sets hold a value or two: start at 4 slots (32 bytes), not 16.
+    slots_.assign(old.empty() ? 4 : old.size() * 2, 0);
     for (uint64_t v : old) {
       if (v != 0) slots_[find_slot(v)] = v;
     }

@@ -25,11 +25,11 @@ bool PortSet::add(uint16_t p) {
   if (contains(p)) return false;
   ++count_;
   if (bits_.empty()) {
-    small_.insert(p);
+    small_.insert(std::lower_bound(small_.begin(), small_.end(), p), p);
     if (small_.size() > kSmall) {
       bits_.assign(65536 / 64, 0);
       for (uint16_t v : small_) bits_[v / 64] |= uint64_t{1} << (v % 64);
-      small_.clear();
+      std::vector<uint16_t>().swap(small_);
     }
   } else {
     bits_[p / 64] |= uint64_t{1} << (p % 64);
@@ -38,7 +38,7 @@ bool PortSet::add(uint16_t p) {
 }
 
 bool PortSet::contains(uint16_t p) const {
-  if (bits_.empty()) return small_.contains(p);
+  if (bits_.empty()) return std::binary_search(small_.begin(), small_.end(), p);
   return (bits_[p / 64] >> (p % 64)) & 1u;
 }
 

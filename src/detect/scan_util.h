@@ -5,7 +5,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,8 +30,9 @@ inline constexpr uint8_t kClassic = 0x3f;
 // IGMP, DHCP ... talk to these by design).
 bool is_group_or_unspecified(const core::IpAddress& a);
 
-// Distinct ports (or IP protocol numbers), exact: a small set while few,
-// a 65536-bit map (8 KiB) past kSmall.
+// Distinct ports (or IP protocol numbers), exact: a sorted vector while few
+// (2 bytes a port, not a 48-byte tree node), a 65536-bit map (8 KiB) past
+// kSmall.
 class PortSet {
  public:
   bool add(uint16_t p);
@@ -43,8 +43,8 @@ class PortSet {
 
  private:
   static constexpr size_t kSmall = 512;
-  std::set<uint16_t> small_;
-  std::vector<uint64_t> bits_;  // empty until small_ outgrows kSmall
+  std::vector<uint16_t> small_;  // ascending
+  std::vector<uint64_t> bits_;   // empty until small_ outgrows kSmall
   uint64_t count_ = 0;
 };
 

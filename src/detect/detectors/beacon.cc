@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <list>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -82,24 +82,111 @@ struct Kept {
   uint32_t size;
 };
 
+// What a series keeps per connection, from its second connection on (or its
+// first, when that uid is too long to hold inline).
+struct SeriesMore {
+  std::vector<Kept> kept;  // start times kept for scoring (the most recent, capped)
+  std::vector<std::pair<uint16_t, uint64_t>> ports;  // destination port -> connections, ascending (capped)
+  // The first kEvidenceCap non-empty uids; the evidence total is the series'
+  // count (every connection is evidence), so an Evidence's counters are not kept.
+  PackedUids evidence;
+};
+
+constexpr size_t kUidInline = 24;  // a conn uid is 18 bytes
+
 // One connection series: a source and an address or a domain. Most series
-// hold a connection or two, so its fixed part is what counts: small sorted
-// vectors instead of tree containers, the service interned.
+// hold a single connection, so its fixed part is what counts: that one
+// connection's start time, port and uid are held inline (the one-connection
+// form), the containers (SeriesMore) made at a second connection; the
+// service is interned; what only one kind needs is kept in that kind
+// (PairSeries, DomainSeries).
 struct Series {
-  std::vector<Kept> kept;       // start times kept for scoring (the most recent, capped)
-  uint64_t count = 0;           // all connections; count - kept.size() were not kept
+  uint64_t count = 0;           // all connections; count - kept_size() were not kept
   uint64_t orig_bytes = 0;      // payload
   uint64_t resp_bytes = 0;
   uint64_t tls = 0;             // connections that were TLS
   core::Timestamp first{INT64_MAX};
   core::Timestamp last{INT64_MIN};
-  std::vector<std::pair<uint16_t, uint64_t>> ports;  // destination port -> connections, ascending (capped)
-  SmallDistinctSet<core::IpAddress> dsts{kDstSample * 4};
   const std::string* service = nullptr;  // first service seen (interned), null: none yet
-  Evidence evidence{kEvidenceCap};
-  uint64_t by_source[3] = {0, 0, 0};   // domain series: how the domain was learned
-  std::vector<std::string> links;      // address series: distinct domains its connections went to
-  bool qualified = false;              // domain series: was scored (for suppression)
+  std::unique_ptr<SeriesMore> more;      // null: the one-connection form below
+  // The one-connection form (count 1, more null): its size if its start time
+  // (`first`) was kept, its port, its uid (empty: no evidence).
+  uint32_t size0 = 0;
+  uint16_t port0 = 0;
+  bool has_kept0 = false;
+  uint8_t uid0_len = 0;
+  char uid0[kUidInline] = {};
+
+  size_t kept_size() const { return more ? more->kept.size() : (has_kept0 ? 1 : 0); }
+  // The kept times, ports and uids, whichever form holds them (for scoring).
+  std::vector<Kept> kept_copy() const {
+    if (more) return more->kept;
+    if (has_kept0) return {Kept{first.ns, size0}};
+    return {};
+  }
+  std::vector<std::pair<uint16_t, uint64_t>> ports_copy() const {
+    if (more) return more->ports;
+    if (count > 0) return {{port0, uint64_t{1}}};
+    return {};
+  }
+  std::vector<std::string> evidence_uids() const {
+    if (more) return more->evidence.to_vector();
+    if (uid0_len > 0) return {std::string(uid0, uid0_len)};
+    return {};
+  }
+  // Moves the one-connection form into containers (at the second
+  // connection, before `first` changes).
+  void expand() {
+    more = std::make_unique<SeriesMore>();
+    if (has_kept0) more->kept.push_back({first.ns, size0});
+    more->ports.emplace_back(port0, 1);
+    if (uid0_len > 0) more->evidence.push_back(std::string_view(uid0, uid0_len));
+  }
+};
+
+// source -> address. Its destinations are the key's address alone.
+struct PairSeries : Series {
+  std::vector<std::string> links;  // distinct domains its connections went to
+};
+
+// source -> domain. Its one address and source are held inline while it
+// has one connection (most domain series), the set and counts made at the
+// second.
+struct DomainSeries : Series {
+  struct Spread {
+    SmallDistinctSet<core::IpAddress> dsts{kDstSample * 4};
+    uint64_t by_source[3] = {0, 0, 0};  // how the domain was learned
+  };
+  std::unique_ptr<Spread> spread;  // null: the one-connection form below
+  core::IpAddress dst0;
+  uint8_t source0 = 0;
+  bool qualified = false;  // was scored (for suppression)
+
+  // After add(): the connection's address and how its domain was learned.
+  void note(const core::IpAddress& dst, size_t source) {
+    if (count == 1 && !spread) {
+      dst0 = dst;
+      source0 = static_cast<uint8_t>(source);
+      return;
+    }
+    if (!spread) {
+      spread = std::make_unique<Spread>();
+      spread->dsts.add(dst0);
+      ++spread->by_source[source0];
+    }
+    spread->dsts.add(dst);
+    ++spread->by_source[source];
+  }
+  // The destinations and sources, whichever form holds them.
+  Spread spread_copy() const {
+    if (spread) return *spread;
+    Spread one;
+    if (count > 0) {
+      one.dsts.add(dst0);
+      ++one.by_source[source0];
+    }
+    return one;
+  }
 };
 
 using PairKey = std::pair<core::IpAddress, core::IpAddress>;
@@ -117,8 +204,8 @@ struct KeyHash {
   }
   size_t operator()(const std::string& k) const { return std::hash<std::string>{}(k); }
 };
-template <typename K>
-using SeriesMap = std::unordered_map<K, Series, KeyHash>;
+template <typename K, typename S>
+using SeriesMap = std::unordered_map<K, S, KeyHash>;
 
 bool never_included(const core::IpAddress& a) {
   const auto& b = a.bytes();
@@ -187,14 +274,17 @@ std::string normalize_domain(std::string_view s, bool strip_port) {
 }
 
 // A bounded map that forgets its oldest entries first. The age order is a
-// list of pointers to the map's keys, oldest first (a put moves its entry to
-// the back): no ordered index to rebalance per put, the same eviction order.
+// doubly linked list threaded through the map's own entries, oldest first (a
+// put moves its entry to the back): no ordered index to rebalance and no
+// separate list node per entry, the same eviction order.
 template <typename K, typename V>
 class Lru {
  public:
   explicit Lru(size_t cap) : cap_(cap) {}
   Lru(const Lru&) = delete;
   Lru& operator=(const Lru&) = delete;
+  // Moving keeps the links valid: they point into map_'s nodes, which move
+  // with it.
   Lru(Lru&&) = default;
   Lru& operator=(Lru&&) = default;
   // Inserts or replaces (a replaced entry becomes the newest). The value is
@@ -203,40 +293,105 @@ class Lru {
   void put(const K& k, U&& v) {
     auto it = map_.find(k);
     if (it != map_.end()) {
-      order_.splice(order_.end(), order_, it->second.first);
-      it->second.second = std::forward<U>(v);
+      unlink(&*it);
+      link_newest(&*it);
+      it->second.value = std::forward<U>(v);
       return;
     }
     if (cap_ == 0) return;
     if (map_.size() >= cap_) {
-      map_.erase(map_.find(*order_.front()));
-      order_.pop_front();
+      Node* old = oldest_;
+      unlink(old);
+      map_.erase(old->first);
       ++evicted_;
     }
-    it = map_.emplace(k, std::make_pair(order_.end(), V(std::forward<U>(v)))).first;
-    it->second.first = order_.insert(order_.end(), &it->first);
+    it = map_.try_emplace(k, std::forward<U>(v)).first;
+    link_newest(&*it);
   }
   bool contains(const K& k) const { return map_.contains(k); }
   const V* get(const K& k) const {
     auto it = map_.find(k);
-    return it == map_.end() ? nullptr : &it->second.second;
+    return it == map_.end() ? nullptr : &it->second.value;
   }
   std::optional<V> take(const K& k) {
     auto it = map_.find(k);
     if (it == map_.end()) return std::nullopt;
-    V v = std::move(it->second.second);
-    order_.erase(it->second.first);
+    V v = std::move(it->second.value);
+    unlink(&*it);
     map_.erase(it);
     return v;
   }
   uint64_t evicted() const { return evicted_; }
 
  private:
-  using Order = std::list<const K*>;  // keys live in map_'s nodes, which do not move
+  struct Entry;
+  using Node = std::pair<const K, Entry>;  // map_'s nodes do not move
+  struct Entry {
+    template <typename U>
+    explicit Entry(U&& v) : value(std::forward<U>(v)) {}
+    V value;
+    Node* older = nullptr;
+    Node* newer = nullptr;
+  };
+  void link_newest(Node* n) {
+    n->second.older = newest_;
+    n->second.newer = nullptr;
+    (newest_ != nullptr ? newest_->second.newer : oldest_) = n;
+    newest_ = n;
+  }
+  void unlink(Node* n) {
+    (n->second.older != nullptr ? n->second.older->second.newer : oldest_) = n->second.newer;
+    (n->second.newer != nullptr ? n->second.newer->second.older : newest_) = n->second.older;
+  }
+
   size_t cap_;
   uint64_t evicted_ = 0;
-  std::unordered_map<K, std::pair<typename Order::iterator, V>, KeyHash> map_;
-  Order order_;
+  std::unordered_map<K, Entry, KeyHash> map_;
+  Node* oldest_ = nullptr;
+  Node* newest_ = nullptr;
+};
+
+// Names shared, counted: the (client, answer address) -> name links repeat
+// few names (a name is linked for each of its addresses and each client that
+// asks; 50 000 links held 3 249 names on the benchmark capture). A name
+// leaves the pool with its last SharedName, so the pool holds no more names
+// than there are links.
+class NamePool {
+ public:
+  using Node = std::pair<const std::string, uint64_t>;  // name, handles to it
+  Node* acquire(const std::string& name) {
+    Node* n = &*names_.try_emplace(name, 0).first;  // unordered_map nodes do not move
+    ++n->second;
+    return n;
+  }
+  void release(Node* n) {
+    if (--n->second == 0) names_.erase(n->first);
+  }
+
+ private:
+  std::unordered_map<std::string, uint64_t> names_;
+};
+
+// A counted handle to a pooled name (16 bytes instead of a 32-byte string
+// and its heap block per link).
+class SharedName {
+ public:
+  SharedName(NamePool& pool, const std::string& name) : pool_(&pool), node_(pool.acquire(name)) {}
+  SharedName(const SharedName& o) : pool_(o.pool_), node_(o.node_) { ++node_->second; }
+  SharedName(SharedName&& o) noexcept : pool_(o.pool_), node_(o.node_) { o.node_ = nullptr; }
+  SharedName& operator=(SharedName o) noexcept {
+    std::swap(pool_, o.pool_);
+    std::swap(node_, o.node_);
+    return *this;  // o releases the old name
+  }
+  ~SharedName() {
+    if (node_ != nullptr) pool_->release(node_);
+  }
+  const std::string& str() const { return node_->first; }
+
+ private:
+  NamePool* pool_;
+  NamePool::Node* node_;
 };
 
 struct UidLink {
@@ -299,7 +454,7 @@ class BeaconDetector final : public Detector {
         std::clamp(c.get("beacon.max_series", 50000, "series tracked of each kind (address, domain)"), 1.0, 1e8));
     uid_links_ = Lru<std::string, UidLink>(static_cast<size_t>(
         std::clamp(c.get("beacon.max_pending_uids", 200000, "TLS/HTTP names waiting for their connection"), 0.0, 1e8)));
-    dns_links_ = Lru<PairKey, std::string>(static_cast<size_t>(std::clamp(
+    dns_links_ = Lru<PairKey, SharedName>(static_cast<size_t>(std::clamp(
         c.get("beacon.max_dns_links", 50000, "(client, answer address) -> name links remembered"), 0.0, 1e8)));
   }
 
@@ -329,8 +484,9 @@ class BeaconDetector final : public Detector {
       if (std::none_of(q.answers.begin(), q.answers.end(), [](const auto& a) { return a.address.has_value(); })) return;
       std::string d = normalized(*q.query, false);
       if (d.empty()) return;
+      const SharedName name(names_, d);
       for (const auto& a : q.answers) {
-        if (a.address) dns_links_.put({q.orig_h, *a.address}, d);
+        if (a.address) dns_links_.put({q.orig_h, *a.address}, name);
       }
     }
   }
@@ -349,12 +505,12 @@ class BeaconDetector final : public Detector {
     if (link && !link->domain.empty()) {
       domain = std::move(link->domain);  // the link was taken out of uid_links_
       source = link->source;
-    } else if (const std::string* d = dns_links_.get({r.orig_h, r.resp_h})) {
-      domain = *d;
+    } else if (const SharedName* d = dns_links_.get({r.orig_h, r.resp_h})) {
+      domain = d->str();
     }
 
     PairKey pk{r.orig_h, r.resp_h};
-    Series* pair = series_for(pairs_, pk, pairs_ignored_);
+    PairSeries* pair = series_for(pairs_, pk, pairs_ignored_);
     if (pair != nullptr) {
       add(*pair, r, tls);
       if (!domain.empty() && pair->links.size() < kLinkCap &&
@@ -363,10 +519,10 @@ class BeaconDetector final : public Detector {
       }
     }
     if (!domain.empty()) {
-      Series* dom = series_for(domains_, DomainKey{r.orig_h, std::move(domain)}, domains_ignored_);
+      DomainSeries* dom = series_for(domains_, DomainKey{r.orig_h, std::move(domain)}, domains_ignored_);
       if (dom != nullptr) {
         add(*dom, r, tls);
-        ++dom->by_source[static_cast<size_t>(source)];
+        dom->note(r.resp_h, static_cast<size_t>(source));
       }
     }
   }
@@ -387,7 +543,10 @@ class BeaconDetector final : public Detector {
       if (s_.safelist_min_sources > 0 && static_cast<double>(domain_sources[k.second]) >= s_.safelist_min_sources) {
         continue;
       }
-      auto f = evaluate(v, k.first, k.second, win_min);
+      // The same early test as evaluate's, before the sets are copied out.
+      if (static_cast<double>(v.kept_size()) < s_.min_unique) continue;
+      const DomainSeries::Spread spread = v.spread_copy();
+      auto f = evaluate(v, spread.dsts, spread.by_source, k.first, k.second, win_min, v.qualified);
       if (f) out.push_back(std::move(*f));
     }
     for (auto& [k, v] : pairs_) {
@@ -402,7 +561,13 @@ class BeaconDetector final : public Detector {
       if (s_.safelist_min_sources > 0 && static_cast<double>(addr_sources[k.second]) >= s_.safelist_min_sources) {
         continue;
       }
-      auto f = evaluate(v, k.first, "", win_min);
+      // The same early test as evaluate's, before the one-address set is made.
+      if (static_cast<double>(v.kept_size()) < s_.min_unique) continue;
+      SmallDistinctSet<core::IpAddress> dsts(kDstSample * 4);
+      dsts.add(k.second);
+      const uint64_t no_source[3] = {0, 0, 0};
+      bool qualified = false;  // only domain series are looked up for it
+      auto f = evaluate(v, dsts, no_source, k.first, "", win_min, qualified);
       if (f) out.push_back(std::move(*f));
     }
 
@@ -467,8 +632,8 @@ class BeaconDetector final : public Detector {
     return slot.out;
   }
 
-  template <typename K>
-  Series* series_for(SeriesMap<K>& m, const K& key, uint64_t& ignored) {
+  template <typename K, typename S>
+  S* series_for(SeriesMap<K, S>& m, const K& key, uint64_t& ignored) {
     auto it = m.find(key);
     if (it != m.end()) return &it->second;
     if (m.size() >= s_.max_series) {
@@ -484,15 +649,15 @@ class BeaconDetector final : public Detector {
   // Full table: forget the least active series (fewer connections than a
   // series needs to be scored), once per tenth of the table so the cost stays
   // amortised; if that frees too little, new series are ignored instead.
-  template <typename K>
-  void prune(SeriesMap<K>& m) {
+  template <typename K, typename S>
+  void prune(SeriesMap<K, S>& m) {
     bool is_pairs = static_cast<void*>(&m) == static_cast<void*>(&pairs_);
     bool& exhausted = is_pairs ? pairs_prune_exhausted_ : domains_prune_exhausted_;
     if (exhausted) return;
     size_t before = m.size();
     for (auto it = m.begin(); it != m.end();) {
       if (static_cast<double>(it->second.count) < s_.min_unique) {
-        stored_times_ -= it->second.kept.size();
+        stored_times_ -= it->second.kept_size();
         it = m.erase(it);
       } else {
         ++it;
@@ -504,48 +669,70 @@ class BeaconDetector final : public Detector {
   }
 
   void add(Series& v, const flow::ConnRecord& r, bool tls) {
+    if (v.count == 1 && !v.more) v.expand();
     ++v.count;
     v.orig_bytes += r.orig_bytes;
     v.resp_bytes += r.resp_bytes;
     if (tls) ++v.tls;
     v.first = std::min(v.first, r.ts);
     v.last = std::max(v.last, r.ts);
-    auto pit = std::lower_bound(v.ports.begin(), v.ports.end(), r.resp_p,
-                                [](const auto& e, uint16_t p) { return e.first < p; });
-    if (pit != v.ports.end() && pit->first == r.resp_p) {
-      ++pit->second;
-    } else if (v.ports.size() < kPortCap) {
-      v.ports.emplace(pit, r.resp_p, 1);
-    }
-    v.dsts.add(r.resp_h);
     if (v.service == nullptr && !r.service.empty()) v.service = &*services_.insert(r.service).first;
-    v.evidence.add(r.uid);
+    const uint64_t size = r.orig_ip_bytes != 0 ? r.orig_ip_bytes : r.orig_bytes;
+    const auto size32 = static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX));
+    if (v.count == 1 && r.uid.size() <= kUidInline) {
+      // The one-connection form: what the containers would hold, inline.
+      v.port0 = r.resp_p;
+      v.uid0_len = static_cast<uint8_t>(r.uid.size());
+      std::memcpy(v.uid0, r.uid.data(), r.uid.size());
+      if (stored_times_ >= s_.max_stored_times) {
+        ++times_dropped_budget_;
+        return;
+      }
+      v.size0 = size32;  // its start time is v.first
+      v.has_kept0 = true;
+      ++stored_times_;
+      return;
+    }
+    if (!v.more) v.more = std::make_unique<SeriesMore>();  // a first uid too long to hold inline
+    SeriesMore& m = *v.more;
+    auto pit = std::lower_bound(m.ports.begin(), m.ports.end(), r.resp_p,
+                                [](const auto& e, uint16_t p) { return e.first < p; });
+    if (pit != m.ports.end() && pit->first == r.resp_p) {
+      ++pit->second;
+    } else if (m.ports.size() < kPortCap) {
+      m.ports.emplace(pit, r.resp_p, 1);
+    }
+    if (m.evidence.size() < kEvidenceCap && !r.uid.empty()) m.evidence.push_back(r.uid);
 
-    if (v.kept.size() >= s_.max_times_per_series) {
+    if (m.kept.size() >= s_.max_times_per_series) {
       // Keep the most recent times: drop the oldest quarter at once.
-      size_t drop = std::max<size_t>(1, v.kept.size() / 4);
-      v.kept.erase(v.kept.begin(), v.kept.begin() + static_cast<std::ptrdiff_t>(drop));
+      size_t drop = std::max<size_t>(1, m.kept.size() / 4);
+      m.kept.erase(m.kept.begin(), m.kept.begin() + static_cast<std::ptrdiff_t>(drop));
       stored_times_ -= drop;
     }
     if (stored_times_ >= s_.max_stored_times) {
       ++times_dropped_budget_;
       return;
     }
-    uint64_t size = r.orig_ip_bytes != 0 ? r.orig_ip_bytes : r.orig_bytes;
-    v.kept.push_back({r.ts.ns, static_cast<uint32_t>(std::min<uint64_t>(size, UINT32_MAX))});
+    m.kept.push_back({r.ts.ns, size32});
     ++stored_times_;
   }
 
-  std::optional<Finding> evaluate(Series& v, const core::IpAddress& src, const std::string& domain, int64_t win_min) {
+  // how the domain was learned; qualified is set once the series is scored.
+  std::optional<Finding> evaluate(const Series& v, const SmallDistinctSet<core::IpAddress>& dsts,
+                                  const uint64_t (&by_source)[3], const core::IpAddress& src, const std::string& domain,
+                                  int64_t win_min, bool& qualified) {
     // Most series are a connection or two: fewer kept times than unique
     // seconds needed cannot pass the test below, so skip building the vectors.
-    if (static_cast<double>(v.kept.size()) < s_.min_unique) return std::nullopt;
+    if (static_cast<double>(v.kept_size()) < s_.min_unique) return std::nullopt;
+    const std::vector<Kept> kept = v.kept_copy();
+    const std::vector<std::pair<uint16_t, uint64_t>> ports_n = v.ports_copy();
     // Times in whole seconds as RITA keeps them, restricted to the window.
     std::vector<int64_t> secs;
     std::vector<double> sizes;
     std::vector<int64_t> ns;
-    secs.reserve(v.kept.size());
-    for (const Kept& k : v.kept) {
+    secs.reserve(kept.size());
+    for (const Kept& k : kept) {
       int64_t sec = floor_sec(k.ts_ns);
       if (sec < win_min) continue;
       secs.push_back(sec);
@@ -559,7 +746,7 @@ class BeaconDetector final : public Detector {
     if (static_cast<double>(v.count) >= s_.strobe_count) {
       return std::nullopt;
     }
-    v.qualified = true;
+    qualified = true;
     // Period and jitter at full precision, for people.
     std::sort(ns.begin(), ns.end());
     std::vector<double> iv;
@@ -580,7 +767,7 @@ class BeaconDetector final : public Detector {
     double bucket = beacon::bucketed_score(res->score * 100.0, s_.buckets);
     if (bucket <= 0) return std::nullopt;
 
-    bool int_int = internal(src) && std::all_of(v.dsts.values().begin(), v.dsts.values().end(),
+    bool int_int = internal(src) && std::all_of(dsts.values().begin(), dsts.values().end(),
                                                 [&](const core::IpAddress& a) { return internal(a); });
     double threat = int_int ? std::max(0.0, bucket - s_.internal_penalty) : bucket;
 
@@ -596,14 +783,14 @@ class BeaconDetector final : public Detector {
     f.confidence = res->score;
     f.src = src.to_string();
     if (domain.empty()) {
-      f.dst = {v.dsts.sample(1).empty() ? "" : v.dsts.sample(1)[0].to_string()};
+      f.dst = {dsts.sample(1).empty() ? "" : dsts.sample(1)[0].to_string()};
     } else {
       f.dst = {domain};
     }
     f.dst_count = 1;
     uint16_t top_port = 0;
     uint64_t top_n = 0;
-    for (const auto& [p, n] : v.ports) {
+    for (const auto& [p, n] : ports_n) {
       f.ports.push_back(p);
       if (n > top_n) {
         top_n = n;
@@ -614,14 +801,14 @@ class BeaconDetector final : public Detector {
     bool no_data = v.orig_bytes == 0 && v.resp_bytes == 0;
     f.counts = {{"connections", v.count}, {"bytes", v.orig_bytes + v.resp_bytes}};
     f.attack = v.tls * 2 >= v.count && v.tls > 0 ? "T1573" : "T1071";
-    f.evidence = v.evidence.uids();
-    f.evidence_total = v.evidence.total();
+    f.evidence = v.evidence_uids();
+    f.evidence_total = v.count;
 
     std::string target = f.dst[0];
     if (target.find(':') != std::string::npos && domain.empty()) target = "[" + target + "]";
     target += ":" + std::to_string(top_port);
-    if (v.ports.size() > 1) target += " (+" + std::to_string(v.ports.size() - 1) + " ports)";
-    if (!domain.empty() && v.dsts.count() > 1) target += " (" + std::to_string(v.dsts.count()) + " addresses)";
+    if (ports_n.size() > 1) target += " (+" + std::to_string(ports_n.size() - 1) + " ports)";
+    if (!domain.empty() && dsts.count() > 1) target += " (" + std::to_string(dsts.count()) + " addresses)";
     f.summary = f.src + " \xe2\x86\x92 " + target + " every " + fmt("%.1f", period) + " s \xc2\xb1 " +
                 fmt(jitter > 0 && jitter < 0.05 ? "%.2f" : "%.1f", jitter) + " s, " + std::to_string(v.count) + (no_data ? " attempts, no data" : " connections, ") +
                 (no_data ? "" : human_bytes(v.orig_bytes + v.resp_bytes)) + " (beacon score " + fmt("%.2f", res->score) +
@@ -635,23 +822,23 @@ class BeaconDetector final : public Detector {
       std::string src_json = "{";
       bool first = true;
       for (size_t i = 0; i < 3; ++i) {
-        if (v.by_source[i] == 0) continue;
+        if (by_source[i] == 0) continue;
         if (!first) src_json += ",";
         first = false;
-        src_json += "\"" + std::string(source_name(static_cast<DomainSource>(i))) + "\":" + std::to_string(v.by_source[i]);
+        src_json += "\"" + std::string(source_name(static_cast<DomainSource>(i))) + "\":" + std::to_string(by_source[i]);
       }
       src_json += "}";
       j.raw("domain_from", src_json);
     }
     std::string ips = "[";
-    for (const auto& a : v.dsts.sample(kDstSample)) {
+    for (const auto& a : dsts.sample(kDstSample)) {
       if (ips.size() > 1) ips += ",";
       append_json_string_(ips, a.to_string());
     }
     ips += "]";
-    j.raw("dst_ips", ips).u64("dst_ip_count", v.dsts.count());
+    j.raw("dst_ips", ips).u64("dst_ip_count", dsts.count());
     std::string ports = "{";
-    for (const auto& [p, n] : v.ports) {
+    for (const auto& [p, n] : ports_n) {
       if (ports.size() > 1) ports += ",";
       ports += "\"" + std::to_string(p) + "\":" + std::to_string(n);
     }
@@ -686,11 +873,11 @@ class BeaconDetector final : public Detector {
     j.raw("score", fmt("%.3f", res->score)).raw("threat_score", fmt("%.3f", threat));
     j.boolean("internal_to_internal", int_int);
     j.str("first", core::format_epoch_micros(v.first)).str("last", core::format_epoch_micros(v.last));
-    j.u64("times_not_kept", v.count - v.kept.size());
+    j.u64("times_not_kept", v.count - kept.size());
     j.end_object();
     f.details = std::move(d);
     auto& ips_out = reported_ips_[{f.src, f.dst[0]}];
-    for (const auto& a : v.dsts.values()) ips_out.push_back(a.to_string());
+    for (const auto& a : dsts.values()) ips_out.push_back(a.to_string());
     return f;
   }
 
@@ -723,10 +910,11 @@ class BeaconDetector final : public Detector {
   Networks internal_;
   std::vector<NormSlot> norm_cache_;  // kNormSlots once used
   Lru<std::string, UidLink> uid_links_{0};
-  Lru<PairKey, std::string> dns_links_{0};
+  NamePool names_;  // before dns_links_: it outlives the names the links hold
+  Lru<PairKey, SharedName> dns_links_{0};
   std::unordered_set<std::string> services_;  // Series::service points here (nodes do not move)
-  SeriesMap<PairKey> pairs_;
-  SeriesMap<DomainKey> domains_;
+  SeriesMap<PairKey, PairSeries> pairs_;
+  SeriesMap<DomainKey, DomainSeries> domains_;
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> reported_ips_;  // (src, dst) of findings
   int64_t data_min_ = INT64_MAX;
   int64_t data_max_ = INT64_MIN;

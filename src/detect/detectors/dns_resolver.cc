@@ -3,6 +3,8 @@
 // resolver, the internal hosts that connected to the domain's answer
 // addresses shortly after the answer are the likely infected ones.
 #include <algorithm>
+#include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -63,10 +65,19 @@ class DnsResolverDetector final : public Detector {
     // would make them and the later ones find them.
     std::vector<Answer>* by_name = answers_for(name);
     std::vector<Answer>* by_reg = name != reg ? answers_for(reg) : nullptr;
+    // The reply's time and querier are pooled once, at its first kept answer.
+    uint32_t reply = kNoReply;
+    const bool pool_full = replies_.size() >= kMaxReplies;
     for (const auto& a : r.answers) {
       if (!a.address) continue;
-      if (by_name != nullptr && by_name->size() < 64) by_name->push_back({*a.address, t, querier});
-      if (by_reg != nullptr && by_reg->size() < 64) by_reg->push_back({*a.address, t, querier});
+      for (std::vector<Answer>* list : {by_name, by_reg}) {
+        if (list == nullptr || list->size() >= 64 || pool_full) continue;
+        if (reply == kNoReply) {
+          reply = static_cast<uint32_t>(replies_.size());
+          replies_.push_back({t, querier});
+        }
+        list->push_back({*a.address, reply});
+      }
       if (answer_ips_.size() < max_domains_) answer_ips_.insert(*a.address);
     }
   }
@@ -74,7 +85,10 @@ class DnsResolverDetector final : public Detector {
   void on_conn(const flow::ConnRecord& c) override {
     if (!internal_.is_internal(c.orig_h) || !answer_ips_.contains(c.resp_h)) return;
     auto& v = conns_[c.resp_h];
-    if (v.size() < max_conns_per_ip_) v.push_back({c.orig_h, c.ts, c.uid});
+    if (v.conns.size() < max_conns_per_ip_) {
+      v.conns.push_back({c.ts, c.orig_h});
+      v.uids.push_back(c.uid);
+    }
   }
 
   void finish(std::vector<Finding>& out) override { (void)out; }
@@ -97,22 +111,25 @@ class DnsResolverDetector final : public Detector {
       const core::IpAddress resolver = *core::IpAddress::parse(origin->src);
       // Only when the resolver is the only one asking for this domain.
       bool only_resolver = std::all_of(it->second.begin(), it->second.end(),
-                                       [&](const Answer& a) { return a.querier == resolver; });
+                                       [&](const Answer& a) { return replies_[a.reply].querier == resolver; });
       if (!only_resolver) continue;
       std::set<std::string> hosts, ips;
       Evidence ev(20);
       Span span;
-      for (const Answer& a : it->second) {
-        auto cit = conns_.find(a.ip);
+      for (const Answer& answer : it->second) {
+        const Reply& a = replies_[answer.reply];
+        auto cit = conns_.find(answer.ip);
         if (cit == conns_.end()) continue;
-        for (const Conn& c : cit->second) {
-          if (c.ts < a.ts || c.ts - a.ts > window_ns_) continue;
-          if (c.orig == resolver) continue;
+        size_t i = 0;  // conns[i] is the connection of the uid at hand
+        cit->second.uids.for_each([&](std::string_view uid) {
+          const Conn& c = cit->second.conns[i++];
+          if (c.ts < a.ts || c.ts - a.ts > window_ns_) return;
+          if (c.orig == resolver) return;
           hosts.insert(c.orig.to_string());
-          ips.insert(a.ip.to_string());
-          ev.add(c.uid);
+          ips.insert(answer.ip.to_string());
+          ev.add(uid);
           span.add(c.ts);
-        }
+        });
       }
       if (hosts.empty()) continue;
       Finding f;
@@ -147,15 +164,29 @@ class DnsResolverDetector final : public Detector {
   }
 
  private:
-  struct Answer {
-    core::IpAddress ip;
+  // An answer is its address and its reply (time and querier), the reply
+  // kept once in replies_ for all its answers: 24 bytes an answer, not 56.
+  struct Reply {
     core::Timestamp ts;
     core::IpAddress querier;
   };
+  struct Answer {
+    core::IpAddress ip;
+    uint32_t reply;  // index in replies_
+  };
+  static constexpr uint32_t kNoReply = UINT32_MAX;
+  // Replies pooled at most (the index is 32 bits; a pool this full would
+  // hold more than 100 GB of answers, far past every other cap).
+  static constexpr size_t kMaxReplies = UINT32_MAX - 1;
   struct Conn {
-    core::IpAddress orig;
     core::Timestamp ts;
-    std::string uid;
+    core::IpAddress orig;
+  };
+  // Connections to one answer address, their uids packed beside them (a uid
+  // in 19 bytes, not a 32-byte string and its heap block).
+  struct Conns {
+    std::vector<Conn> conns;
+    PackedUids uids;  // uids[i] is conns[i]'s
   };
 
   // The answers kept under `key` (at most 64), or null when the table is full.
@@ -190,8 +221,9 @@ class DnsResolverDetector final : public Detector {
   std::unordered_map<core::IpAddress, DistinctSet<core::IpAddress>, AddrHash> clients_;  // resolver -> clients
   std::unordered_map<core::IpAddress, DistinctHashes, AddrHash> queried_;  // querier -> registered domains (hashed)
   std::unordered_map<std::string, std::vector<Answer>, NameHash, std::equal_to<>> answers_;  // name -> answers
+  std::deque<Reply> replies_;  // a deque: grows without copying or a doubled block
   std::unordered_set<core::IpAddress, AddrHash> answer_ips_;
-  std::unordered_map<core::IpAddress, std::vector<Conn>, AddrHash> conns_;  // answer address -> later connections
+  std::unordered_map<core::IpAddress, Conns, AddrHash> conns_;  // answer address -> later connections
 };
 
 }  // namespace

@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <algorithm>
-#include <map>
 #include <unordered_map>
 #include <memory>
 #include <string>
@@ -68,14 +67,20 @@ class DnsTunnelDetector final : public Detector {
     if (r.qtype) {
       unsigned t = *r.qtype;
       if (t == 16 || t == 10 || t == 5 || t == 15) ++p.data_types;
-      if (p.types.size() < 16 || p.types.contains(t)) ++p.types[t];
+      auto ti = std::lower_bound(p.types.begin(), p.types.end(), t,
+                                 [](const std::pair<unsigned, uint64_t>& e, unsigned x) { return e.first < x; });
+      if (ti != p.types.end() && ti->first == t) {
+        ++ti->second;
+      } else if (p.types.size() < 16) {
+        p.types.emplace(ti, t, 1);
+      }
     }
     // Distinct subdomains are held as 64-bit hashes (a tunnel's names are
     // long); the first few are kept as text for the finding.
     size_t held_before = p.subdomains.held();
     if (!sub.empty()) p.subdomains.add(fnv1a(sub));
     if (p.subdomains.held() > held_before) {
-      if (p.sample.size() < 5) p.sample.emplace_back(sub.substr(0, 255));
+      if (p.sample.size() < 5) p.sample.push_back(sub.substr(0, 255));
       if (!dns::hostname_chars(sub)) ++p.binary_names;
       p.sub_len_sum += sub.size();
       p.entropy_sum += dns::entropy(sub);
@@ -165,7 +170,7 @@ class DnsTunnelDetector final : public Detector {
       }
       tj += '}';
       j.raw("qtypes", tj);
-      j.raw("sample", dns::json_string_array(p.sample));
+      j.raw("sample", dns::json_string_array(p.sample.to_vector()));
       std::vector<std::string> why;
       if (long_names) why.emplace_back("long_subdomains");
       if (random_names) why.emplace_back("high_entropy_subdomains");
@@ -188,9 +193,9 @@ class DnsTunnelDetector final : public Detector {
     uint64_t binary_names = 0;  // distinct subdomains with bytes outside host-name characters
     double entropy_sum = 0;
     size_t max_label = 0;
-    std::map<unsigned, uint64_t> types;
+    std::vector<std::pair<unsigned, uint64_t>> types;  // query type -> queries, ascending (at most 16 types)
     DistinctHashes subdomains{1024};
-    std::vector<std::string> sample;  // first 5 distinct subdomains, in record order
+    PackedUids sample;  // first 5 distinct subdomains, in record order (packed: most pairs hold one)
     dns::UidSample evidence{20};
     Span span;
   };

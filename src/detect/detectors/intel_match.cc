@@ -416,7 +416,7 @@ class IntelMatchDetector final : public Detector {
     f.dst_count = h.values.count();
     f.ports = h.ports.sample(16);
     // A service only when every matching record had the same one.
-    if (h.services.count() == 1 && !h.services.values().begin()->empty()) f.service = *h.services.values().begin();
+    if (h.services.count() == 1 && !h.services.front().empty()) f.service = h.services.front();
     f.counts.emplace_back("records", h.records);
     for (size_t i = 0; i < kLogs; ++i) {
       if (h.per_log[i]) f.counts.emplace_back(kLogNames[i], h.per_log[i]);

@@ -214,7 +214,7 @@ class MailDetector final : public Detector {
       m.max_recipients = std::max(m.max_recipients, rc);
       m.max_servers = std::max(m.max_servers, w.servers.count());
       m.evidence.merge(w.evidence);
-      for (const auto& sv : w.servers.values()) m.servers.add(sv);
+      w.servers.for_each([&](const core::IpAddress& sv) { m.servers.add(sv); });
     }
     w = Window{};
   }
@@ -266,7 +266,7 @@ class MailDetector final : public Detector {
     f.attack = "T1566";
     f.evidence = m.evidence.uids();
     f.evidence_total = m.evidence.total();
-    const bool internal_host = !a.is_user && !a.hosts.values().empty() && internal_.is_internal(*a.hosts.values().begin());
+    const bool internal_host = !a.is_user && !a.hosts.empty() && internal_.is_internal(a.hosts.front());
     const auto mr = static_cast<double>(m.max_recipients);
     const auto mm = static_cast<double>(m.max_messages);
     if (mr >= high_recipients_ || mm >= high_messages_ ||

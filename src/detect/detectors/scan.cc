@@ -8,8 +8,12 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "core/hash.h"
+#include "detect/address_hash.h"
 #include "detect/detector.h"
 #include "detect/text.h"
 #include "detect/scan_util.h"
@@ -51,6 +55,14 @@ struct Key {
   core::IpAddress dst;  // only for kIpProto (per target); zero otherwise
   Family family;
   friend auto operator<=>(const Key&, const Key&) = default;
+  friend bool operator==(const Key&, const Key&) = default;
+};
+
+struct KeyHash {
+  size_t operator()(const Key& k) const {
+    return static_cast<size_t>(core::mix64(address_hash(k.src) ^ (address_hash(k.dst) * 0x9e3779b97f4a7c15ull) ^
+                                           static_cast<uint64_t>(k.family)));
+  }
 };
 
 // ICMP destination-unreachable packets an address received (answers to UDP
@@ -106,7 +118,14 @@ class ScanDetector : public Detector {
   }
 
   void finish(std::vector<Finding>& out) override {
-    for (auto& [key, stream] : streams_) {
+    // In key order, as when streams_ was an ordered map.
+    std::vector<std::pair<const Key, EpisodeStream>*> sorted;
+    sorted.reserve(streams_.size());
+    for (auto& entry : streams_) sorted.push_back(&entry);
+    std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (auto* entry : sorted) {
+      const Key& key = entry->first;
+      EpisodeStream& stream = entry->second;
       Family f = key.family;
       stream.close([this, f](const Episode& e) { return worth_keeping(f, e); });
       for (auto& e : stream.kept()) report(key, e, out);
@@ -428,9 +447,11 @@ class ScanDetector : public Detector {
   Settings s_;
   const Networks* internal_ = nullptr;
   int64_t connect_max_ns_ = 0;
-  std::map<Key, EpisodeStream> streams_;
-  std::map<core::IpAddress, std::map<int64_t, uint32_t>> talk_;
-  std::map<core::IpAddress, std::vector<Unreachable>> unreachable_;
+  // Hash maps: each is looked up per connection (an ordered map's address
+  // compares were most of this detector's time); finish() sorts streams_.
+  std::unordered_map<Key, EpisodeStream, KeyHash> streams_;
+  std::unordered_map<core::IpAddress, std::map<int64_t, uint32_t>, AddressHash> talk_;
+  std::unordered_map<core::IpAddress, std::vector<Unreachable>, AddressHash> unreachable_;
   uint64_t dropped_actors_ = 0;
 };
 

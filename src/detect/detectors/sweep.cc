@@ -103,16 +103,15 @@ class SweepDetector : public Detector {
     // the requests, and a reply's sender is the asked address).
     std::vector<core::IpAddress> alive;
     if (arp) {
-      for (const auto& h : e.hosts.values()) {
-        if (alive.size() >= s_.caps.open) break;
-        if (alive_arp_.contains(h)) alive.push_back(h);
-      }
+      e.hosts.for_each([&](const core::IpAddress& h) {
+        if (alive.size() < s_.caps.open && alive_arp_.contains(h)) alive.push_back(h);
+      });
     } else {
       alive = e.answered_hosts.sample(s_.caps.open);
     }
     uint64_t alive_total = 0;
     if (arp) {
-      for (const auto& h : e.hosts.values()) alive_total += alive_arp_.contains(h) ? 1u : 0u;
+      e.hosts.for_each([&](const core::IpAddress& h) { alive_total += alive_arp_.contains(h) ? 1u : 0u; });
     } else {
       alive_total = e.answered_hosts.count();
     }

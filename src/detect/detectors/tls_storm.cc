@@ -3,8 +3,8 @@
 // and almost none of them carries application data: handshake floods (CPU
 // exhaustion, thc-ssl-dos style), client-certificate or PSK guessing, and
 // TLS scanners that handshake over and over.
+#include <algorithm>
 #include <cstdio>
-#include <map>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "analyzers/ssl/ssl_record.h"
+#include "core/hash.h"
+#include "detect/address_hash.h"
 #include "detect/detector.h"
 #include "detect/text.h"
 #include "detect/evidence.h"
@@ -88,9 +90,13 @@ class TlsStormDetector final : public Detector {
   }
 
   void finish(std::vector<Finding>& out) override {
-    for (auto& [key, g] : groups_) {
-      if (g.open) close(key, g);
+    // The open groups in key order, as when groups_ was an ordered map.
+    std::vector<std::pair<const Key, Group>*> open;
+    for (auto& entry : groups_) {
+      if (entry.second.open) open.push_back(&entry);
     }
+    std::sort(open.begin(), open.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (auto* entry : open) close(entry->first, entry->second);
     for (auto& f : pending_) out.push_back(std::move(f));
     pending_.clear();
   }
@@ -98,6 +104,12 @@ class TlsStormDetector final : public Detector {
  private:
   static constexpr size_t kUidCap = 200000;
   using Key = std::tuple<core::IpAddress, core::IpAddress, uint16_t>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return static_cast<size_t>(core::mix64(address_hash(std::get<0>(k)) ^
+                                             (address_hash(std::get<1>(k)) * 0x9e3779b97f4a7c15ull) ^ std::get<2>(k)));
+    }
+  };
 
   void close(const Key& key, Group& g) {
     g.open = false;
@@ -146,7 +158,7 @@ class TlsStormDetector final : public Detector {
   // ssl records waiting for their connection (looked up by every
   // connection; never iterated, so a hash map keeps the output the same).
   std::unordered_map<std::string, bool> tls_uids_;
-  std::map<Key, Group> groups_;
+  std::unordered_map<Key, Group, KeyHash> groups_;  // looked up per TLS connection; finish() sorts
   std::vector<Finding> pending_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "analyzers/dns/dns_log_record.h"
@@ -198,6 +199,79 @@ TEST(Beacon, HttpHostAndDnsAnswerNameTheDomain) {
       EXPECT_EQ(detail(*f, "domain_from"), "{\"http_host\":60}");
       EXPECT_EQ(f->attack, "T1071");
     }
+  }
+}
+
+// A series holds its first connection inline and moves it into its
+// containers at the second: every field comes out as if it had been in the
+// containers from the start, also when the second connection is the earlier
+// one, when a uid is empty, and when the first uid is too long to hold
+// inline (those series use the containers from the first connection).
+TEST(Beacon, FirstConnectionHeldInlineMovesIntoTheSeriesExactly) {
+  for (size_t first_uid_len : {5u, 18u, 24u, 25u, 40u}) {
+    DetRun run("beacon");
+    std::vector<flow::ConnRecord> conns;
+    for (int i = 0; i < 30; ++i) {
+      conns.push_back(session(20.0 * i + 100, "10.9.9.9", "198.51.100.7", i % 3 == 1 ? 8443 : 443, 100, 200));
+    }
+    conns[0].uid = "C" + std::string(first_uid_len - 1, 'x');
+    conns[2].uid.clear();  // counted, no evidence
+    std::swap(conns[0], conns[1]);  // the later connection arrives first
+    std::vector<std::string> want_uids;
+    for (const auto& c : conns) {
+      if (!c.uid.empty() && want_uids.size() < 10) want_uids.push_back(c.uid);
+      run.set->on_conn(c);
+    }
+    const auto all = run.finish();
+    auto fs = with_id(all, "beacon");
+    ASSERT_EQ(fs.size(), 1u) << first_uid_len;
+    const Finding& f = *fs[0];
+    EXPECT_EQ(f.evidence, want_uids) << first_uid_len;
+    EXPECT_EQ(f.evidence_total, 30u);
+    EXPECT_EQ(f.ts, at(100));
+    EXPECT_EQ(f.last_ts, at(20.0 * 29 + 100));
+    EXPECT_EQ(f.ports, (std::vector<uint16_t>{443, 8443}));
+    EXPECT_EQ(detail(f, "dst_ports"), "{\"443\":20,\"8443\":10}");
+    EXPECT_EQ(detail(f, "count"), "30");
+    EXPECT_EQ(detail(f, "scored"), "30");
+    EXPECT_EQ(detail(f, "times_not_kept"), "0");
+    EXPECT_EQ(detail(f, "orig_bytes"), "3000");
+    EXPECT_EQ(detail(f, "period_s"), "20.000");
+  }
+}
+
+// One DNS name linked for several addresses and clients is held once;
+// a later answer for the same client and address relinks it to its name, and
+// the links still name the domain series.
+TEST(Beacon, SharedDnsNamesLinkEachClientAndAddress) {
+  DetRun run("beacon");
+  auto answer = [&](double t, const char* client, const char* name, std::vector<const char*> addrs) {
+    analyzers::dns::DnsLogRecord q;
+    q.ts = at(t);
+    q.orig_h = ip(client);
+    q.resp_h = ip("10.1.1.53");
+    q.query = name;
+    for (const char* a : addrs) {
+      analyzers::dns::DnsAnswer x;
+      x.address = ip(a);
+      q.answers.push_back(x);
+    }
+    run.set->on_record(q);
+  };
+  answer(-3, "10.1.1.1", "old.example.net", {"203.0.113.9"});
+  answer(-2, "10.1.1.1", "Cdn.Example.NET.", {"203.0.113.9", "203.0.113.10"});
+  answer(-1, "10.1.1.2", "cdn.example.net", {"203.0.113.9", "203.0.113.10"});
+  for (int i = 0; i < 40; ++i) {
+    run.set->on_conn(session(30.0 * i, "10.1.1.1", i % 2 ? "203.0.113.10" : "203.0.113.9", 443, 200, 400));
+    run.set->on_conn(session(30.0 * i + 7, "10.1.1.2", "203.0.113.10", 443, 200, 400));
+  }
+  const auto all = run.finish();
+  auto fs = with_id(all, "beacon");
+  ASSERT_EQ(fs.size(), 2u);
+  for (const auto* f : fs) {
+    EXPECT_EQ(f->dst, std::vector<std::string>{"cdn.example.net"}) << f->src;
+    EXPECT_EQ(detail(*f, "domain_from"), "{\"dns\":40}");
+    EXPECT_EQ(detail(*f, "dst_ip_count"), f->src == "10.1.1.1" ? "2" : "1");
   }
 }
 

@@ -7,7 +7,9 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "detect/dga_model.h"
 #include "detect/dns_util.h"
 #include "detect/evidence.h"
+#include "detect/scan_util.h"
 
 namespace trawl::detect {
 namespace {
@@ -29,11 +32,32 @@ TEST(DistinctHashes, CountsAsDistinctSetDoes) {
     ASSERT_EQ(fast.add(v), plain.add(v)) << i;
     ASSERT_EQ(fast.contains(v), plain.contains(v));
     ASSERT_EQ(fast.count(), plain.count());
-    ASSERT_EQ(fast.held(), plain.values().size());
+    ASSERT_EQ(fast.held(), plain.held());
     ASSERT_EQ(fast.saturated(), plain.saturated());
   }
   EXPECT_TRUE(fast.saturated());
   EXPECT_EQ(fast.held(), 300u);
+}
+
+// PortSet: a sorted vector up to 512 ports, a bitmap past it; both answer
+// as a std::set of the ports.
+TEST(PortSet, CountsAndSamplesAsASetAcrossTheSwitch) {
+  std::mt19937 rng(3);
+  scan::PortSet ports;
+  std::set<uint16_t> ref;
+  for (int i = 0; i < 4000; ++i) {
+    const auto p = static_cast<uint16_t>(i < 1500 ? rng() % 700 : rng());
+    ASSERT_EQ(ports.add(p), ref.insert(p).second) << i;
+    ASSERT_TRUE(ports.contains(p));
+    ASSERT_EQ(ports.count(), ref.size());
+    if (i % 97 == 0 || i == 3999) {
+      std::vector<uint16_t> want(ref.begin(), std::next(ref.begin(), static_cast<std::ptrdiff_t>(std::min<size_t>(20, ref.size()))));
+      ASSERT_EQ(ports.sample(20), want) << i;
+      ASSERT_FALSE(ports.contains(static_cast<uint16_t>(65535)) && !ref.contains(65535));
+    }
+  }
+  EXPECT_GT(ref.size(), 512u);  // the bitmap was used
+  EXPECT_EQ(ports.sample(100000).size(), ref.size());
 }
 
 TEST(DistinctHashes, ZeroAndGrowth) {

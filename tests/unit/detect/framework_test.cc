@@ -1,6 +1,11 @@
 // The detector framework: finding JSON, thresholds, bounded collections.
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+#include <set>
+#include <vector>
+
 #include "detect/dns_util.h"
 #include "detect/evidence.h"
 #include "detect/finding.h"
@@ -84,7 +89,7 @@ TEST(Bounded, EvidenceAndDistinctSetsStopGrowingAtTheirCaps) {
   EXPECT_EQ(e.total(), 10u);
   DistinctSet<int> d(4);
   for (int i = 0; i < 10; ++i) d.add(i % 7);
-  EXPECT_EQ(d.values().size(), 4u);
+  EXPECT_EQ(d.held(), 4u);
   EXPECT_TRUE(d.saturated());
   EXPECT_GE(d.count(), 7u);
   EXPECT_EQ(d.sample(2), (std::vector<int>{0, 1}));
@@ -114,6 +119,41 @@ TEST(Bounded, PackedEvidenceKeepsEveryUidExactly) {
   EXPECT_EQ(u.uids(), (std::vector<std::string>{"Ca", "Cb", "Cc"}));
   EXPECT_EQ(u.held(), 3u);
   EXPECT_EQ(u.total(), 6u);
+}
+
+// DistinctSet holds its first values in a sorted vector and moves them to a
+// tree past a few: across that switch it answers as a plain capped std::set.
+TEST(Bounded, DistinctSetAnswersAsACappedTree) {
+  std::mt19937 rng(11);
+  for (size_t cap : {0u, 1u, 5u, 16u, 17u, 40u, 1000u}) {
+    DistinctSet<int> d(cap);
+    std::set<int> ref;
+    uint64_t overflow = 0;
+    for (int i = 0; i < 3000; ++i) {
+      const int v = static_cast<int>(rng() % (i < 200 ? 24u : 300u));
+      bool added = !ref.contains(v);
+      if (added) {
+        if (ref.size() < cap) {
+          ref.insert(v);
+        } else {
+          ++overflow;
+        }
+      }
+      ASSERT_EQ(d.add(v), added) << cap << " " << i;
+      ASSERT_EQ(d.contains(v), ref.contains(v));
+      ASSERT_EQ(d.count(), ref.size() + overflow);
+      ASSERT_EQ(d.held(), ref.size());
+      ASSERT_EQ(d.saturated(), overflow > 0);
+    }
+    std::vector<int> all;
+    d.for_each([&](int v) { all.push_back(v); });
+    EXPECT_EQ(all, std::vector<int>(ref.begin(), ref.end()));
+    if (!ref.empty()) EXPECT_EQ(d.front(), *ref.begin());
+    EXPECT_EQ(d.sample(3), std::vector<int>(ref.begin(), std::next(ref.begin(), std::min<std::ptrdiff_t>(3, static_cast<std::ptrdiff_t>(ref.size())))));
+    DistinctSet<int> copy = d;  // deep copy, also of the tree
+    EXPECT_EQ(copy.count(), d.count());
+    EXPECT_EQ(copy.sample(1000), d.sample(1000));
+  }
 }
 
 TEST(Bounded, SmallDistinctSetIsASortedDistinctSet) {
