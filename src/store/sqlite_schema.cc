@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <ctime>
 
 namespace trawl::store::sqlite {
@@ -159,9 +160,26 @@ std::string quote_ident(std::string_view name) {
   return q;
 }
 
-void to_utf8_text(std::string_view in, std::string& out) {
-  out.clear();
+namespace {
+
+// Length of the leading run of ASCII bytes, 8 at a time (most text is all
+// ASCII: it is then copied in one go instead of byte by byte).
+size_t ascii_prefix(std::string_view s) {
   size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    if (w & 0x8080808080808080ull) break;
+  }
+  while (i < s.size() && static_cast<uint8_t>(s[i]) < 0x80) ++i;
+  return i;
+}
+
+}  // namespace
+
+void to_utf8_text(std::string_view in, std::string& out) {
+  size_t i = ascii_prefix(in);
+  out.assign(in.data(), i);
   while (i < in.size()) {
     auto c = static_cast<uint8_t>(in[i]);
     if (c < 0x80) {

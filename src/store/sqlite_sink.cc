@@ -2,10 +2,12 @@
 // columns responders ask by, then the run's findings and metadata.
 //
 // Speed: the analyze thread only copies each record's JSON line and a few
-// typed fields into a row of a batch; a writer thread inserts full batches
-// with prepared statements inside one transaction. Batches cycle through a
-// fixed pool, so memory is bounded and the analyze thread waits only when
-// SQLite falls behind. Indexes are built once, at finish.
+// typed fields into a row of a batch; a writer thread turns addresses into
+// text and inserts full batches, table by table, kChunkRows rows per
+// statement, inside one transaction. Batches cycle through a fixed pool, so
+// memory is bounded and the analyze thread waits only when SQLite falls
+// behind. The ts index grows with the inserts; the others are built once,
+// after the last record.
 //
 // Safety: a new case is written to case.db.tmp without a journal and renamed
 // over case.db at finish, so a crashed run leaves the old case.db untouched
@@ -15,6 +17,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include <array>
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
@@ -48,11 +51,13 @@ using sqlite::Db;
 using sqlite::Stmt;
 
 struct Value {
-  enum class Kind : uint8_t { kNull, kInt, kReal, kText };
+  enum class Kind : uint8_t { kNull, kInt, kReal, kText, kStatic, kMac };
   Kind kind = Kind::kNull;
   int64_t i = 0;
   double d = 0;
-  std::string s;  // kept between uses: its capacity is reused
+  std::string s;               // kText; kept between uses: its capacity is reused
+  std::string_view fixed;      // kStatic: a name from trawl's tables, never freed
+  std::array<uint8_t, 6> mac{};  // kMac: formatted by the writer
   void null() { kind = Kind::kNull; }
   void integer(int64_t v) {
     kind = Kind::kInt;
@@ -66,13 +71,19 @@ struct Value {
     kind = Kind::kText;
     sqlite::to_utf8_text(v, s);
   }
-  void ascii(std::string_view v) {  // trusted ASCII (names from trawl's tables)
-    kind = Kind::kText;
-    s.assign(v);
+  // Trusted ASCII with static storage (proto, state and outcome names): no copy.
+  void name(std::string_view v) {
+    kind = Kind::kStatic;
+    fixed = v;
+  }
+  void mac_address(const std::array<uint8_t, 6>& m) {
+    kind = Kind::kMac;
+    mac = m;
   }
 };
 
-// One record, copied on the analyze thread.
+// One record, copied on the analyze thread (only what the record will not
+// keep: text is copied, addresses and MACs are turned into text by the writer).
 struct Row {
   uint32_t table = 0;
   int64_t seq = 0;
@@ -207,7 +218,7 @@ class SqliteSink final : public RecordSink {
     Row& w = next_row(kConnTable, "conn");
     w.ts_ns = r.ts.ns;
     set_conn(w, r.uid, r.orig_h, r.orig_p, r.resp_h, r.resp_p);
-    w.extra[0].ascii(flow::proto_name(r.proto));
+    w.extra[0].name(flow::proto_name(r.proto));
     if (r.service.empty()) {
       w.extra[1].null();
     } else {
@@ -223,7 +234,7 @@ class SqliteSink final : public RecordSink {
       w.extra[3].null();
       w.extra[4].null();
     }
-    w.extra[5].ascii(flow::conn_state_name(r.conn_state));
+    w.extra[5].name(flow::conn_state_name(r.conn_state));
     w.json.assign(json);
   }
 
@@ -236,8 +247,8 @@ class SqliteSink final : public RecordSink {
     w.orig_h = r.sender_ip;
     w.resp_h = r.target_ip;
     w.extra[0].integer(r.op);
-    w.extra[1].ascii(output::format_mac(r.sender_mac));
-    w.extra[2].ascii(output::format_mac(r.target_mac));
+    w.extra[1].mac_address(r.sender_mac);
+    w.extra[2].mac_address(r.target_mac);
     w.json.assign(json);
   }
 
@@ -280,7 +291,7 @@ class SqliteSink final : public RecordSink {
       set_conn(w, a.uid, a.client, a.client_port, a.server, a.server_port);
       w.extra[0].text(a.proto);
       optional_text(w.extra[1], !a.user.empty(), a.user, false);
-      w.extra[2].ascii(analyzers::auth_outcome_name(a.outcome));
+      w.extra[2].name(analyzers::auth_outcome_name(a.outcome));
     } else if (type == typeid(analyzers::ftp::FtpRecord)) {
       const auto& f = static_cast<const analyzers::ftp::FtpRecord&>(r);
       set_conn(w, f.uid, f.orig_h, f.orig_p, f.resp_h, f.resp_p);
@@ -467,10 +478,19 @@ class SqliteSink final : public RecordSink {
 
   struct TableW {
     std::string log, name;
-    Stmt insert;
+    Stmt insert;       // one row
+    Stmt insert_many;  // kChunkRows rows
     size_t extra = 0;
     bool ready = false;
+    std::vector<uint32_t> rows;  // this batch's rows of the table, in order
   };
+
+  // Rows per multi-row INSERT: one statement run instead of kChunkRows saves
+  // the per-statement start, halt and reset (about a fifth of an insert's
+  // instructions; measured on bench200: see docs/case.md).
+  static constexpr size_t kChunkRows = 16;
+  // Parameters per row: the columns minus run_id, which is a literal.
+  static constexpr int kCommonParams = 8;
 
   bool ensure_table(uint32_t idx, const std::string& log, std::string& error) {
     if (tables_.size() <= idx) tables_.resize(idx + 1);
@@ -484,14 +504,26 @@ class SqliteSink final : public RecordSink {
     std::string sql = "CREATE TABLE IF NOT EXISTS " + q +
                       " (seq INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, ts REAL NOT NULL, uid TEXT, orig_h TEXT,"
                       " orig_p INTEGER, resp_h TEXT, resp_p INTEGER, json TEXT NOT NULL";
-    std::string ins = "INSERT INTO " + q + " VALUES (?,?,?,?,?,?,?,?,?";
+    // run_id is the same in every row of the run: a literal, not a bind.
+    std::string values = "(?," + std::to_string(run_id_) + ",?,?,?,?,?,?,?";
     for (size_t i = 0; i < t.extra; ++i) {
       sql += std::string(", ") + spec->extra[i].name + " " + spec->extra[i].type;
-      ins += ",?";
+      values += ",?";
     }
     sql += ")";
-    ins += ")";
+    values += ")";
+    // OR FAIL: no constraint can fail on rows we make, and unlike the default
+    // (ABORT) it needs no statement journal for a multi-row statement; a
+    // failure ends the run and the transaction is rolled back anyway.
+    std::string ins = "INSERT OR FAIL INTO " + q + " VALUES " + values;
+    std::string ins_many = ins;
+    for (size_t i = 1; i < kChunkRows; ++i) ins_many += "," + values;
     Stmt reg;
+    // The ts index is kept up to date row by row: records arrive nearly in
+    // time order, so each entry lands at the end of the index, which costs
+    // less than a later scan and sort of the table (measured). Entries of the
+    // other indexes land all over: those are built once, at the end.
+    sql += "; CREATE INDEX IF NOT EXISTS " + sqlite::quote_ident(t.name + "_ts") + " ON " + q + " (ts)";
     if (!db_.exec(sql, error) ||
         !reg.prepare(db_.get(), "INSERT OR IGNORE INTO record_tables (log, name) VALUES (?, ?)", error)) {
       return false;
@@ -502,8 +534,66 @@ class SqliteSink final : public RecordSink {
       error = db_.message();
       return false;
     }
-    if (!t.insert.prepare(db_.get(), ins, error)) return false;
+    if (!t.insert.prepare(db_.get(), ins, error) || !t.insert_many.prepare(db_.get(), ins_many, error)) return false;
     t.ready = true;
+    return true;
+  }
+
+  // Binds row w's values from parameter `first` on; address text goes to
+  // `addr` (2 * kTextMax bytes), which must live until the statement ran.
+  static void bind_row(sqlite3_stmt* s, int first, Row& w, size_t extra, char* addr) {
+    sqlite3_bind_int64(s, first, w.seq);
+    sqlite3_bind_double(s, first + 1, static_cast<double>(w.ts_ns) / 1e9);
+    if (w.has_uid) {
+      sqlite3_bind_text(s, first + 2, w.uid.data(), static_cast<int>(w.uid.size()), SQLITE_STATIC);
+    } else {
+      sqlite3_bind_null(s, first + 2);
+    }
+    if (w.has_addr) {
+      char* oh = addr;
+      char* rh = addr + core::IpAddress::kTextMax;
+      sqlite3_bind_text(s, first + 3, oh, static_cast<int>(w.orig_h.write_text(oh) - oh), SQLITE_STATIC);
+      sqlite3_bind_text(s, first + 5, rh, static_cast<int>(w.resp_h.write_text(rh) - rh), SQLITE_STATIC);
+    } else {
+      sqlite3_bind_null(s, first + 3);
+      sqlite3_bind_null(s, first + 5);
+    }
+    if (w.has_ports) {
+      sqlite3_bind_int(s, first + 4, w.orig_p);
+      sqlite3_bind_int(s, first + 6, w.resp_p);
+    } else {
+      sqlite3_bind_null(s, first + 4);
+      sqlite3_bind_null(s, first + 6);
+    }
+    sqlite3_bind_text(s, first + 7, w.json.data(), static_cast<int>(w.json.size()), SQLITE_STATIC);
+    for (size_t e = 0; e < extra; ++e) {
+      Value& v = w.extra[e];
+      int col = first + kCommonParams + static_cast<int>(e);
+      switch (v.kind) {
+        case Value::Kind::kNull: sqlite3_bind_null(s, col); break;
+        case Value::Kind::kInt: sqlite3_bind_int64(s, col, v.i); break;
+        case Value::Kind::kReal: sqlite3_bind_double(s, col, v.d); break;
+        case Value::Kind::kMac:
+          v.s = output::format_mac(v.mac);
+          [[fallthrough]];
+        case Value::Kind::kText:
+          sqlite3_bind_text(s, col, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
+          break;
+        case Value::Kind::kStatic:
+          sqlite3_bind_text(s, col, v.fixed.data(), static_cast<int>(v.fixed.size()), SQLITE_STATIC);
+          break;
+      }
+    }
+  }
+
+  // Runs a bound insert; false (with writer_error_ set) when it failed.
+  bool run_insert(sqlite3_stmt* s, const TableW& t) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+      writer_error_ = "writing " + t.log + ": " + db_.message();
+      return false;
+    }
     return true;
   }
 
@@ -515,57 +605,32 @@ class SqliteSink final : public RecordSink {
         return;
       }
     }
-    std::string oh, rh;
+    // Rows go in table by table: each table's rows keep their (rising) seq
+    // order, which is all the rowid B-tree sees; chunks of kChunkRows share
+    // one statement run, the rest go one by one.
+    for (auto& t : tables_) t.rows.clear();
     for (size_t k = 0; k < b.n; ++k) {
       const Row& w = b.rows[k];
-      TableW& t = tables_[w.table];
-      sqlite3_stmt* s = t.insert.get();
-      sqlite3_bind_int64(s, 1, w.seq);
-      sqlite3_bind_int64(s, 2, run_id_);
-      sqlite3_bind_double(s, 3, static_cast<double>(w.ts_ns) / 1e9);
-      if (w.has_uid) {
-        sqlite3_bind_text(s, 4, w.uid.data(), static_cast<int>(w.uid.size()), SQLITE_STATIC);
-      } else {
-        sqlite3_bind_null(s, 4);
-      }
-      if (w.has_addr) {
-        oh = w.orig_h.to_string();
-        rh = w.resp_h.to_string();
-        sqlite3_bind_text(s, 5, oh.data(), static_cast<int>(oh.size()), SQLITE_STATIC);
-        sqlite3_bind_text(s, 7, rh.data(), static_cast<int>(rh.size()), SQLITE_STATIC);
-      } else {
-        sqlite3_bind_null(s, 5);
-        sqlite3_bind_null(s, 7);
-      }
-      if (w.has_ports) {
-        sqlite3_bind_int(s, 6, w.orig_p);
-        sqlite3_bind_int(s, 8, w.resp_p);
-      } else {
-        sqlite3_bind_null(s, 6);
-        sqlite3_bind_null(s, 8);
-      }
-      sqlite3_bind_text(s, 9, w.json.data(), static_cast<int>(w.json.size()), SQLITE_STATIC);
-      for (size_t e = 0; e < t.extra; ++e) {
-        const Value& v = w.extra[e];
-        int col = static_cast<int>(10 + e);
-        switch (v.kind) {
-          case Value::Kind::kNull: sqlite3_bind_null(s, col); break;
-          case Value::Kind::kInt: sqlite3_bind_int64(s, col, v.i); break;
-          case Value::Kind::kReal: sqlite3_bind_double(s, col, v.d); break;
-          case Value::Kind::kText:
-            sqlite3_bind_text(s, col, v.s.data(), static_cast<int>(v.s.size()), SQLITE_STATIC);
-            break;
-        }
-      }
-      int rc = sqlite3_step(s);
-      sqlite3_reset(s);
-      if (rc != SQLITE_DONE) {
-        writer_error_ = "writing " + t.log + ": " + db_.message();
-        return;
-      }
+      tables_[w.table].rows.push_back(static_cast<uint32_t>(k));
+      if (w.ts_ns < min_ts_ || rows_written_ == 0) min_ts_ = w.ts_ns;
+      if (w.ts_ns > max_ts_ || rows_written_ == 0) max_ts_ = w.ts_ns;
       ++rows_written_;
-      if (w.ts_ns < min_ts_ || rows_written_ == 1) min_ts_ = w.ts_ns;
-      if (w.ts_ns > max_ts_ || rows_written_ == 1) max_ts_ = w.ts_ns;
+    }
+    for (auto& t : tables_) {
+      const int per_row = kCommonParams + static_cast<int>(t.extra);
+      size_t k = 0;
+      for (; k + kChunkRows <= t.rows.size(); k += kChunkRows) {
+        sqlite3_stmt* s = t.insert_many.get();
+        for (size_t r = 0; r < kChunkRows; ++r) {
+          bind_row(s, 1 + static_cast<int>(r) * per_row, b.rows[t.rows[k + r]], t.extra, addr_text_[r]);
+        }
+        if (!run_insert(s, t)) return;
+      }
+      for (; k < t.rows.size(); ++k) {
+        sqlite3_stmt* s = t.insert.get();
+        bind_row(s, 1, b.rows[t.rows[k]], t.extra, addr_text_[0]);
+        if (!run_insert(s, t)) return;
+      }
     }
   }
 
@@ -585,10 +650,13 @@ class SqliteSink final : public RecordSink {
                " severity TEXT, confidence REAL, src TEXT, service TEXT, summary TEXT, attack TEXT,"
                " evidence_total INTEGER, json TEXT NOT NULL, run_id INTEGER NOT NULL);"
                "CREATE TABLE finding_evidence (finding INTEGER NOT NULL, uid TEXT NOT NULL);",
-               error) &&
-           create_fixed_indexes(error);
+               error);
   }
 
+  // Built after the findings are in (a new case) rather than kept up to date
+  // row by row: finding_evidence's uids come in no order, and inserting them
+  // one by one into the uid index cost more than the rows themselves
+  // (measured). In --append they exist and the inserts kept them up to date.
   bool create_fixed_indexes(std::string& error) {
     return db_.exec(
         "CREATE INDEX IF NOT EXISTS findings_type ON findings (type);"
@@ -628,13 +696,14 @@ class SqliteSink final : public RecordSink {
   }
 
   // Indexes for the questions responders ask, built once over the loaded
-  // rows (cheaper than maintaining them row by row: measured). In --append
-  // they exist already and the inserts kept them up to date.
+  // rows (cheaper than maintaining them row by row: measured; ts is the
+  // exception, see ensure_table). In --append they exist already and the
+  // inserts kept them up to date.
   bool build_indexes(std::string& error) {
     for (const auto& t : tables_) {
       if (!t.ready) continue;
       std::string q = sqlite::quote_ident(t.name);
-      std::vector<std::string> cols = {"ts", "uid", "orig_h", "resp_h"};
+      std::vector<std::string> cols = {"uid", "orig_h", "resp_h"};  // ts: made with the table
       if (const auto* spec = sqlite::known_table(t.log)) {
         for (const auto& c : spec->extra) {
           std::string_view n = c.name;
@@ -692,6 +761,7 @@ class SqliteSink final : public RecordSink {
     int64_t added = 0;
     if (!write_findings(findings, added, error)) return false;
     if (!write_run(run, added, error)) return false;
+    if (!create_fixed_indexes(error)) return false;
     if (!indexes_built_ && !build_indexes(error)) return false;
     if (!db_.exec("COMMIT", error)) return false;
     if (append_) {
@@ -876,6 +946,7 @@ class SqliteSink final : public RecordSink {
 
   // Writer thread (read by finish after the join).
   std::vector<TableW> tables_;
+  char addr_text_[kChunkRows][2 * core::IpAddress::kTextMax];  // orig_h and resp_h text of a chunk's rows
   std::string writer_error_;
   uint64_t rows_written_ = 0;
   int64_t min_ts_ = 0, max_ts_ = 0;
