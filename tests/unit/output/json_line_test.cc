@@ -333,6 +333,11 @@ TEST(Records, ConnJsonHasZeekFields) {
   r.has_duration = true;
   r.conn_state = flow::ConnState::kSF;
   r.history = "ShADadFf";
+  // Flags as that history tells them (S; S A D F; H a d f): the line leaves
+  // them out (docs/conn.md).
+  r.orig_first_flags = 0x02;
+  r.orig_flags = 0x1b;
+  r.resp_flags = 0x1b;
   r.community_id = "1:LQU9qZlK+B5F3KDmev6m5PMibrg=";
   r.has_vlan = true;
   r.vlan = 100;
