@@ -219,18 +219,26 @@ def check_refusals(trawl, topo, work, problems):
         problems.append(f"a default route via the interface not refused as expected ({r.returncode}): {r.stderr}")
 
 
-def main():
+def preflight(name, doc, tools):
+    """(trawl, None) when the test can run; (None, exit status) when it cannot: 2 for
+    a bad command line, SKIP without root or one of the tools."""
     if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    trawl = os.path.abspath(sys.argv[1])
+        print(doc, file=sys.stderr)
+        return None, 2
     if os.geteuid() != 0:
-        print("SKIP: sinkhole_netns needs root (network namespaces and live capture)")
-        return SKIP
-    for tool in TOOLS:
+        print(f"SKIP: {name} needs root (network namespaces and live capture)")
+        return None, SKIP
+    for tool in tools:
         if not shutil.which(tool):
-            print(f"SKIP: sinkhole_netns needs {tool}")
-            return SKIP
+            print(f"SKIP: {name} needs {tool}")
+            return None, SKIP
+    return os.path.abspath(sys.argv[1]), None
+
+
+def main():
+    trawl, status = preflight("sinkhole_netns", __doc__, TOOLS)
+    if trawl is None:
+        return status
 
     tag = str(os.getpid() % 100000)
     topo = Topology(tag)

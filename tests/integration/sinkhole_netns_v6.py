@@ -93,17 +93,9 @@ def tcp_rst_v6(frame):
 
 
 def main():
-    if len(sys.argv) != 2:
-        print(__doc__, file=sys.stderr)
-        return 2
-    trawl = os.path.abspath(sys.argv[1])
-    if os.geteuid() != 0:
-        print("SKIP: sinkhole_netns_v6 needs root (network namespaces and live capture)")
-        return SKIP
-    for tool in TOOLS:
-        if not shutil.which(tool):
-            print(f"SKIP: sinkhole_netns_v6 needs {tool}")
-            return SKIP
+    trawl, status = sinkhole_netns.preflight("sinkhole_netns_v6", __doc__, TOOLS)
+    if trawl is None:
+        return status
     topo = Topology(str(os.getpid() % 100000))
     work = tempfile.mkdtemp(prefix="trawl_sinkhole_v6_")
     procs = []
